@@ -227,8 +227,9 @@ def sigmoid(x):
     0.953
     """
     x = _as_float_array("x", x)
+    one = x.dtype.type(1)  # typed, so a float32 scalar stays float32 under NumPy 1's casting rules
     with np.errstate(over="ignore", under="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
+        return one / (one + np.exp(-x))
 
 
 # Where the time goes. Per step, the only work that *must* wait for the previous step is the
@@ -501,7 +502,9 @@ def _check_cache(cache):
     if not isinstance(cache, dict):
         raise TypeError(f"cache must be the dict returned by forward; got {type(cache).__name__}")
     if set(cache) != keys:
-        raise ValueError(f"cache must be the dict returned by forward, with keys {sorted(keys)}; got keys {sorted(cache)}")
+        raise ValueError(
+            f"cache must be the dict returned by forward, with keys {sorted(keys)}; got keys {sorted(cache)}"
+        )
     X, W, IFOG, C, TC, H = (cache[k] for k in ("X", "W", "IFOG", "C", "TC", "H"))
     if not all(isinstance(a, np.ndarray) for a in (X, W, IFOG, C, TC, H)) or IFOG.ndim != 3:
         raise ValueError("cache must be the dict returned by forward: its entries are not the arrays forward made")
@@ -759,8 +762,10 @@ def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, seed=0, delta=1e-
     point = {"X": X, "W": W, "c0": c0, "h0": h0}
     errors = {}
     for name, value in point.items():
-        numeric = numerical_gradient(lambda v: loss(**{**point, name: v}), value, delta)
-        a = analytic[name]
+        def loss_of(v, name=name):  # the loss as a function of this one argument
+            return loss(**{**point, name: v})
+
+        a, numeric = analytic[name], numerical_gradient(loss_of, value, delta)
         errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
     return errors
 

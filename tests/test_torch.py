@@ -1,0 +1,101 @@
+"""Agreement with ``torch.nn.LSTM``, forward and backward, through the layout functions.
+
+Skips when torch is not installed, except in the ``torch`` tox environment, which sets
+``LSTM_REFERENCE_REQUIRE_TORCH=1`` so that a missing torch is a failure there, not a skip.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+import lstm_reference as lr
+
+if os.environ.get("LSTM_REFERENCE_REQUIRE_TORCH") == "1":
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+
+SHAPES = [  # (n, b, input_size, hidden_size)
+    (1, 1, 1, 1),
+    (2, 1, 3, 1),
+    (5, 3, 10, 4),
+    (7, 4, 4, 4),  # batch == input_size == hidden_size
+    (12, 2, 17, 9),
+    (24, 16, 32, 48),
+]
+
+
+def torch_lstm(W, dtype):
+    """A torch.nn.LSTM holding our weights."""
+    input_size, d = W.shape[0] - 1 - W.shape[1] // 4, W.shape[1] // 4
+    lstm = torch.nn.LSTM(input_size, d).to(dtype)
+    parameters = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    with torch.no_grad():
+        for parameter, value in zip(parameters, lr.to_pytorch_layout(W)):
+            parameter.copy_(torch.from_numpy(value))
+    return lstm, parameters
+
+
+def run_both(n, b, input_size, d, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    W = lr.init_weights(input_size, d, rng=rng).astype(dtype)
+    W[0] += rng.standard_normal(4 * d).astype(dtype)
+    X, dH = rng.standard_normal((n, b, input_size)).astype(dtype), rng.standard_normal((n, b, d)).astype(dtype)
+    c0, h0, dc, dh = (rng.standard_normal((b, d)).astype(dtype) for _ in range(4))
+
+    H, c, h, cache = lr.forward(X, W, c0, h0)
+    dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
+    ours = {"H": H, "c": c, "h": h, "dX": dX, "dW": dW, "dc0": dc0, "dh0": dh0}
+
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    lstm, parameters = torch_lstm(W, torch_dtype)
+    Xt, c0t, h0t = (torch.from_numpy(a).requires_grad_() for a in (X, c0[None], h0[None]))
+    Ht, (ht, ct) = lstm(Xt, (h0t, c0t))  # torch's state order is (h, c)
+    # Backpropagate dH on every output and dc, dh on the final state, as our backward does.
+    loss = (Ht * torch.from_numpy(dH)).sum()
+    loss = loss + (ct[0] * torch.from_numpy(dc)).sum() + (ht[0] * torch.from_numpy(dh)).sum()
+    loss.backward()
+    grads = [p.grad.numpy() for p in parameters]
+    theirs = {
+        "H": Ht.detach().numpy(), "c": ct[0].detach().numpy(), "h": ht[0].detach().numpy(),
+        "dX": Xt.grad.numpy(), "dW": lr.from_pytorch_layout(*grads[:3], np.zeros_like(grads[3])),
+        "dc0": c0t.grad.numpy()[0], "dh0": h0t.grad.numpy()[0],
+    }
+    # torch has two bias gradients; each equals ours (the loss sees only their sum).
+    theirs["dbias_hh"] = lr.from_pytorch_layout(grads[0], grads[1], np.zeros_like(grads[2]), grads[3])[0]
+    ours["dbias_hh"] = dW[0]
+    return ours, theirs
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_float64_matches_torch(shape):
+    ours, theirs = run_both(*shape, np.float64)
+    for name in ("H", "c", "h"):
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-10, err_msg=name)
+    for name in ("dX", "dW", "dc0", "dh0", "dbias_hh"):
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_float32_matches_torch(shape):
+    ours, theirs = run_both(*shape, np.float32)
+    for name, value in ours.items():
+        assert value.dtype == np.float32, name
+        np.testing.assert_allclose(value, theirs[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_torch_comparison_can_fail():
+    """Feeding torch the gates in *our* order (no reordering) must disagree."""
+    ours, _ = run_both(5, 3, 10, 4, np.float64)
+    rng = np.random.default_rng(0)
+    W = lr.init_weights(10, 4, rng=rng)
+    lstm = torch.nn.LSTM(10, 4).double()
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.from_numpy(W[1:11].T.copy()))  # wrong: i, f, o, g order
+        lstm.weight_hh_l0.copy_(torch.from_numpy(W[11:].T.copy()))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(W[0].copy()))
+        lstm.bias_hh_l0.zero_()
+    X = rng.standard_normal((5, 3, 10))
+    H_torch = lstm(torch.from_numpy(X))[0].detach().numpy()
+    assert np.abs(H_torch - lr.forward(X, W)[0]).max() > 1e-3
