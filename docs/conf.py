@@ -1,0 +1,137 @@
+"""Sphinx configuration for the lstm-reference documentation.
+
+Build (-n: an unresolved reference is a warning; -W: a warning is an error):
+
+    sphinx-build -n -W --keep-going -b html docs docs/_build/html
+
+The pages are MyST Markdown. The built site works offline: no script, stylesheet or font is
+loaded from the network (MathJax comes from the ``sphinx-mathjax-offline`` package, furo uses
+system fonts, and there is no intersphinx). ``docs/check_offline.sh`` checks this.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `import lstm_reference` from the work tree, as autodoc does
+
+import lstm_reference  # noqa: E402
+
+# -- Project ------------------------------------------------------------------------------------
+
+project = "lstm-reference"
+author = "lstm-reference contributors"
+copyright = "lstm-reference contributors"
+release = lstm_reference.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General ------------------------------------------------------------------------------------
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # after sphinx.ext.mathjax: sets mathjax_path to its local copy
+    "sphinx_copybutton",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+source_suffix = {".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+templates_path = []
+html_static_path = []
+
+# Every reference must resolve (also on Read the Docs, which passes -W but not -n).
+nitpicky = True
+
+# -- MyST ---------------------------------------------------------------------------------------
+
+# dollarmath: $...$ and $$...$$ (eq-label), referenced with {eq}`eq-label`;
+# amsmath: \begin{align} ... \end{align} and friends at the top level of a page.
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3  # [text](#some-heading) links to headings up to level 3
+
+# -- Math ---------------------------------------------------------------------------------------
+
+# Equations labelled in the pages are numbered per page, "(1)", "(2)", ...
+math_numfig = False
+math_eqref_format = "({number})"
+
+# -- autodoc and napoleon -----------------------------------------------------------------------
+
+autodoc_member_order = "bysource"  # the order of the file, which follows the derivation
+autodoc_typehints = "none"  # the module has no annotations; types are in the docstrings
+add_module_names = False
+autodoc_preserve_defaults = True  # signatures show ``dtype=np.float64``, not ``<class '...'>``
+
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+# The module's NumPy docstrings give free-form types such as
+# "array_like, shape (n, b, input_size)" or "None, int or numpy.random.Generator".
+# With napoleon_use_param/use_rtype = True these would become :type: fields, which Sphinx splits
+# into cross-references ("array_like", "shape", "n", ...); with no intersphinx (the build must
+# not touch the network) none of them resolve and nitpicky mode fails. Rendered as a single
+# field list, the type is shown verbatim as text: nothing to resolve, nothing lost.
+napoleon_use_param = False
+napoleon_use_rtype = False
+# "Attributes" sections get the same treatment as "Parameters": with the default, each attribute
+# becomes a ``.. attribute::`` whose ``:type:`` is parsed as a Python expression, and the free-form
+# "ndarray, shape (input_size, hidden_size)" again turns into unresolvable cross-references.
+napoleon_custom_sections = [("Attributes", "params_style")]
+napoleon_preprocess_types = False
+napoleon_use_admonition_for_examples = False
+
+# Whatever still becomes a cross-reference to NumPy or to a docstring pseudo-type cannot resolve
+# without intersphinx; these targets are known and named here, so that any other unresolved
+# reference is still an error. Built-in types (int, float, None, ValueError, ...) need no entry:
+# Sphinx resolves them itself.
+nitpick_ignore = [
+    ("py:class", "array_like"),
+    ("py:class", "array-like"),
+    ("py:class", "optional"),
+    ("py:class", "scalar"),
+    ("py:class", "ndarray"),
+    ("py:class", "np.ndarray"),
+    ("py:class", "numpy.ndarray"),
+    ("py:class", "numpy.random.Generator"),
+    ("py:class", "np.random.Generator"),
+    ("py:class", "numpy.dtype"),
+    ("py:class", "np.dtype"),
+    ("py:class", "numpy.float32"),
+    ("py:class", "numpy.float64"),
+    ("py:class", "np.float32"),
+    ("py:class", "np.float64"),
+    ("py:class", "dtype"),
+]
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+# furo: made for long reading, light/dark/auto, page contents in the right sidebar, system fonts
+# (no web fonts, no CDN).
+html_theme = "furo"
+html_title = f"lstm-reference {release}"
+html_theme_options = {"navigation_with_keys": True}
+html_copy_source = False
+html_show_sourcelink = False
+
+# sphinx-copybutton: copying a ">>> " example copies only the input lines, without prompts or
+# output, ready to paste into Python; a block with no prompt is copied whole.
+copybutton_prompt_text = r">>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_remove_prompts = True
+copybutton_copy_empty_lines = False
+
+# -- Figures: matplotlib's plot directive --------------------------------------------------------
+
+# ```{plot} blocks run at build time against the module in this tree, so figures never go stale.
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport lstm_reference as lr\n"
+plot_formats = [("png", 150)]
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_rcparams = {"figure.figsize": (6.4, 3.6), "savefig.bbox": "tight"}
+plot_apply_rcparams = True  # the rcparams above apply to every figure, also to plot_pre_code
