@@ -56,8 +56,12 @@ myst_heading_anchors = 3  # [text](#some-heading) links to headings up to level 
 
 # -- Math ---------------------------------------------------------------------------------------
 
-# Equations labelled in the pages are numbered per page, "(1)", "(2)", ...
-math_numfig = False
+# Equations are numbered by page, "(3.2)" for the second labelled equation of page 3, so that a
+# reference to an equation on another page (the backward pass cites the forward equations) can
+# never be mistaken for one on the current page. Needs the :numbered: toctree in index.md.
+numfig = True
+math_numfig = True
+numfig_secnum_depth = 1
 math_eqref_format = "({number})"
 
 # -- autodoc and napoleon -----------------------------------------------------------------------
