@@ -17,11 +17,13 @@ For one timestep, with input ``x_t`` and the previous states ``c_{t-1}``, ``h_{t
 Conventions
 -----------
 =================  ==========================================================================
-Input ``X``        time-major ``(n, b, input_size)``: n steps, b sequences in the batch
+Input ``X``        time-major ``(n, b, input_size)``: n steps, b sequences in the batch;
+                   but batch first ``(batch, seq_len, input_size)`` for the model ``LSTM``
 Weights ``W``      one fused matrix ``(1 + input_size + hidden_size, 4 * hidden_size)``;
-                   row 0 the bias, then the input rows, then the recurrent rows
+                   row 0 the bias, then the input rows, then the recurrent rows;
+                   ``LSTMCell`` and ``LSTM`` keep the same numbers per gate (``W_xi``, ...)
 Gate order         column blocks ``i, f, o, g`` (PyTorch: i, f, g, o; Keras: i, f, c, o)
-State order        ``(c, h)`` here; PyTorch returns ``(h, c)``
+State order        ``(c, h)`` in the fused core; ``(h, c)`` in ``LSTMCell`` and ``LSTM``, as PyTorch
 Row vectors        ``z = [1, x, h] @ W`` (PyTorch computes ``W @ x``: its matrices are our transposes)
 dtype              follows the inputs: float32 in, float32 out; float64 by default
 =================  ==========================================================================
@@ -37,6 +39,14 @@ Usage
 >>> H.shape, dX.shape, dW.shape
 ((5, 3, 4), (5, 3, 10), (15, 16))
 
+The trainable model, batch first, with an output layer and per-gate parameters:
+
+>>> model = lr.LSTM(input_size=10, hidden_size=4, output_size=2, rng=0)
+>>> Y = model.forward(X.transpose(1, 0, 2))                  # (b, n, input_size) -> (3, 5, 2)
+>>> dX = model.backward(np.ones_like(Y))                      # model.grads["W_xi"], ...
+>>> Y.shape, dX.shape, model.grads["W_hf"].shape
+((3, 5, 2), (3, 5, 10), (4, 4))
+
 References
 ----------
 - S. Hochreiter, J. Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8), 1997.
@@ -46,10 +56,18 @@ References
 - A. Karpathy, the batched LSTM gist (2015): the fused-matrix design this file starts from.
 - J. Appleyard, T. Kocisky, P. Blunsom, "Optimizing Performance of Recurrent Neural Networks
   on GPUs", 2016 (hoisting the input projection out of the loop, as cuDNN does).
+- X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+  networks", AISTATS 2010 (Xavier initialization).
+- A. Saxe, J. McClelland, S. Ganguli, "Exact solutions to the nonlinear dynamics of learning in
+  deep linear neural networks", ICLR 2014 (orthogonal initialization); F. Mezzadri, "How to
+  generate random matrices from the classical compact groups", Notices of the AMS 54(5), 2007.
 """
 
 import argparse
+import os
 import sys
+import zipfile
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -69,6 +87,12 @@ __all__ = [
     "check_chunks_match_single_call",
     "check_pytorch_layout_roundtrip",
     "check_extremes",
+    "xavier_uniform",
+    "orthogonal",
+    "LSTMCell",
+    "check_cell_matches_fused",
+    "LSTM",
+    "check_model_gradients",
 ]
 
 
@@ -78,8 +102,8 @@ __all__ = [
 
 
 def _shape_text(shape):
-    """``(5, 3, None)`` -> ``'(5, 3, any)'``, for error messages."""
-    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+    """``(5, 3, None)`` -> ``'(5, 3, any)'``, ``(4,)`` -> ``'(4,)'``, for error messages."""
+    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _as_float_array(name, value, dtype=None):
@@ -394,7 +418,8 @@ def _check_forward_inputs(X, W, c0, h0):
 def backward(dH, cache, dc=None, dh=None):
     """Gradients of a loss through the LSTM, given its gradient with respect to the outputs.
 
-    Implements eq-dh through eq-dW (docs: Backward pass), for t = n..1.
+    Implements eq-dh, eq-dc, eq-do, eq-di, eq-df, eq-dg and eq-dprev for t = n..1, then
+    eq-dW and eq-dX (docs: Backward pass).
 
     Parameters
     ----------
@@ -493,7 +518,7 @@ def _step_backward(dz, dH_t, dc_via_h, f, dc_next, dh_next, W_h):
     dz[:, d:2 * d] *= dc  # eq-df
     dz[:, 2 * d:3 * d] *= dh  # eq-do
     dz[:, 3 * d:] *= dc  # eq-dg
-    return dc * f, dz @ W_h.T  # eq-dc-prev, eq-dh-prev: the costly line per step
+    return dc * f, dz @ W_h.T  # eq-dprev; dz @ W_h.T is the costly line per step
 
 
 def _check_cache(cache):
@@ -840,6 +865,871 @@ def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
         return bool(all(np.isfinite(a).all() for a in (H, c, h, *grads)))
 
 
+# --- Initialization schemes -------------------------------------------------------------------
+# The second half of the reference (the per-gate cell and the sequence model) initializes each
+# matrix by its role, as Keras and most courses do: Xavier-uniform for the input matrices W_x*,
+# an orthogonal matrix for each gate's recurrent matrix W_h* (all its singular values are 1, so
+# multiplying h by it step after step neither blows h up nor shrinks it), and zero biases but
+# the forget gate's. init_weights above is the fused core's simpler one-line scheme.
+
+
+def _as_generator(rng):
+    """None, a seed or a Generator -> a Generator (the one given, so its stream continues)."""
+    if isinstance(rng, (bool, np.bool_)) or not (
+        rng is None or isinstance(rng, (int, np.integer, np.random.Generator))
+    ):
+        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+    try:
+        return np.random.default_rng(rng)
+    except ValueError as error:  # a negative seed
+        raise ValueError(f"rng must be a non-negative seed; got {rng}") from error
+
+
+def _float_dtype(dtype):
+    """``dtype`` as a NumPy floating dtype, or a TypeError naming it."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"dtype must be a floating-point type; got {dtype!r}") from error
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating-point type; got {dtype}")
+    return dtype
+
+
+def _check_real(name, value):
+    """Scalars like ``forget_bias`` and ``gain``: a finite real number, not a bool."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+
+
+def _check_flag(name, value):
+    """Switches like ``return_sequences`` are True or False, never a truthy stand-in."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__}")
+
+
+def _matrix_shape(shape):
+    """Check ``shape = (rows, columns)``, both positive integers; return it as a tuple."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be a tuple (rows, columns); got {type(shape).__name__}")
+    if len(shape) != 2:
+        raise ValueError(f"shape must be (rows, columns), two sizes; got {tuple(shape)}")
+    for k, size in enumerate(shape):
+        _check_size(f"shape[{k}]", size)
+    return int(shape[0]), int(shape[1])
+
+
+def xavier_uniform(shape, *, rng=None, dtype=np.float64):
+    """Xavier (Glorot) uniform initialization: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
+
+    Row-vector convention: a ``(fan_in, fan_out)`` matrix ``M`` maps ``x (..., fan_in)`` to
+    ``x @ M (..., fan_out)``. The variance ``a^2 / 3 = 2 / (fan_in + fan_out)`` is the
+    compromise between keeping activations at unit scale going forward (``1 / fan_in``) and
+    gradients going backward (``1 / fan_out``) (Glorot and Bengio, AISTATS 2010). Used for the
+    input matrices ``W_x*`` and the output projection ``W_y``.
+
+    Parameters
+    ----------
+    shape : tuple of two ints
+        ``(fan_in, fan_out)``.
+    rng : None, int or numpy.random.Generator
+        A seed, a generator (its stream continues), or None for fresh entropy.
+    dtype : numpy floating dtype, default float64
+
+    Returns
+    -------
+    ndarray, shape ``shape``
+
+    Examples
+    --------
+    >>> M = xavier_uniform((300, 200), rng=0)
+    >>> M.shape, M.dtype
+    ((300, 200), dtype('float64'))
+    >>> a = np.sqrt(6 / (300 + 200))
+    >>> bool(np.all(np.abs(M) <= a))                       # inside the bounds
+    True
+    >>> bool(abs(M.var() / (2 / (300 + 200)) - 1) < 0.05)   # variance 2 / (fan_in + fan_out)
+    True
+    >>> xavier_uniform((3, 2), rng=0, dtype=np.float32).dtype
+    dtype('float32')
+    """
+    fan_in, fan_out = _matrix_shape(shape)
+    dtype, rng = _float_dtype(dtype), _as_generator(rng)
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_in, fan_out)).astype(dtype)  # (fan_in, fan_out)
+
+
+def orthogonal(shape, gain=1.0, *, rng=None, dtype=np.float64):
+    """A random orthogonal matrix times ``gain``, uniformly (Haar) distributed.
+
+    Square: ``Q^T Q = Q Q^T = gain^2 I``. Tall ``(rows > columns)``: orthonormal columns,
+    ``Q^T Q = gain^2 I``. Wide: orthonormal rows, ``Q Q^T = gain^2 I``. Used for each gate's
+    recurrent matrix ``W_h*``: all its singular values are ``gain``, so ``h @ W_h`` keeps the
+    norm of ``h`` (Saxe, McClelland, Ganguli, ICLR 2014).
+
+    Method: the QR decomposition of a Gaussian matrix, with the sign fix. ``np.linalg.qr`` (LAPACK
+    Householder) returns an R whose diagonal may be negative, and its Q is then *not* uniformly
+    distributed (e.g. ``Q[0, 0]`` is always negative). Multiplying Q's columns by
+    ``sign(diag(R))`` picks the unique QR with ``diag(R) > 0``, whose Q is Haar-distributed
+    (F. Mezzadri, "How to generate random matrices from the classical compact groups",
+    Notices of the AMS 54(5), 2007).
+
+    Parameters
+    ----------
+    shape : tuple of two ints
+        ``(rows, columns)``; any two positive sizes.
+    gain : float, default 1.0
+        The common singular value.
+    rng : None, int or numpy.random.Generator
+    dtype : numpy floating dtype, default float64
+
+    Returns
+    -------
+    ndarray, shape ``shape``
+
+    Examples
+    --------
+    >>> Q = orthogonal((4, 4), rng=0)
+    >>> bool(np.allclose(Q.T @ Q, np.eye(4), rtol=0, atol=1e-12))
+    True
+    >>> tall = orthogonal((5, 3), rng=0)                     # orthonormal columns
+    >>> bool(np.allclose(tall.T @ tall, np.eye(3), rtol=0, atol=1e-12))
+    True
+    >>> wide = orthogonal((3, 5), gain=2.0, rng=0)           # orthonormal rows, times 2
+    >>> bool(np.allclose(wide @ wide.T, 4 * np.eye(3), rtol=0, atol=1e-12))
+    True
+    """
+    rows, columns = _matrix_shape(shape)
+    _check_real("gain", gain)
+    dtype, rng = _float_dtype(dtype), _as_generator(rng)
+    A = rng.standard_normal((max(rows, columns), min(rows, columns)))  # tall (or square)
+    Q, R = np.linalg.qr(A)  # Q: (max, min), orthonormal columns
+    Q = Q * np.where(np.diag(R) < 0, -1.0, 1.0)  # the sign fix: diag(R) > 0, Q Haar-distributed
+    if rows < columns:
+        Q = Q.T  # wide: orthonormal rows
+    return (gain * Q).astype(dtype)  # (rows, columns)
+
+
+# --- Cell baseline: LSTMCell ------------------------------------------------------------------
+# The textbook formulation: one matrix per gate and per source (x or h), eq-gates written out
+# line by line. It shares no computation with the fused forward above, so stepping it through a
+# sequence and comparing with forward() is a real check (check_cell_matches_fused). The bridge
+# between the two halves: stacking the per-gate parameters in the gate order i, f, o, g gives W,
+#
+#   W = [[b_i,  b_f,  b_o,  b_g ],      row 0            (1, 4d)
+#        [W_xi, W_xf, W_xo, W_xg],      input rows       (input_size, 4d)
+#        [W_hi, W_hf, W_ho, W_hg]]      recurrent rows   (d, 4d)
+
+_GATES = ("i", "f", "o", "g")  # the column-block order of W
+_CELL_PARAMS = (
+    *(f"W_x{k}" for k in _GATES),  # (input_size, d) each
+    *(f"W_h{k}" for k in _GATES),  # (d, d) each
+    *(f"b_{k}" for k in _GATES),  # (d,) each
+)
+
+
+def _init_cell_params(input_size, d, forget_bias, rng, dtype):
+    """Per-gate parameters: Xavier-uniform W_x*, orthogonal W_h*, zero biases but b_f."""
+    params = {f"W_x{k}": xavier_uniform((input_size, d), rng=rng, dtype=dtype) for k in _GATES}
+    params.update({f"W_h{k}": orthogonal((d, d), rng=rng, dtype=dtype) for k in _GATES})
+    params.update({f"b_{k}": np.zeros(d, dtype=dtype) for k in _GATES})
+    params["b_f"][:] = forget_bias  # forget gate open: the cell remembers from the start
+    return params
+
+
+def _stack_gates(params):
+    """Per-gate parameters -> the fused ``W`` (1 + input_size + d, 4d), by the picture above."""
+    bias = np.concatenate([params[f"b_{k}"] for k in _GATES])[None]  # (1, 4d)
+    W_x = np.concatenate([params[f"W_x{k}"] for k in _GATES], axis=1)  # (input_size, 4d)
+    W_h = np.concatenate([params[f"W_h{k}"] for k in _GATES], axis=1)  # (d, 4d)
+    return np.concatenate([bias, W_x, W_h])
+
+
+def _split_gates(W, input_size):
+    """The fused ``W`` -> per-gate parameters (fresh arrays), keyed like ``_CELL_PARAMS``."""
+    d = W.shape[1] // 4
+    params = {}
+    for part, rows in (("W_x", slice(1, 1 + input_size)), ("W_h", slice(1 + input_size, None)), ("b_", 0)):
+        for k, gate in enumerate(_GATES):
+            params[part + gate] = W[rows, k * d:(k + 1) * d].copy()  # column block k of those rows
+    return params
+
+
+class LSTMCell:
+    """One LSTM step in the textbook form: a matrix per gate, the equations line by line.
+
+    Implements eq-gates, eq-cell and eq-hidden for a single timestep, with row vectors
+    (``x`` is ``(batch, input_size)``, batch first)::
+
+        i = sigmoid(x @ W_xi + h_prev @ W_hi + b_i)        g = tanh(x @ W_xg + h_prev @ W_hg + b_g)
+        f = sigmoid(x @ W_xf + h_prev @ W_hf + b_f)        c = f * c_prev + i * g
+        o = sigmoid(x @ W_xo + h_prev @ W_ho + b_o)        h = o * tanh(c)
+
+    Stacking the parameters in the gate order i, f, o, g gives exactly the fused ``W`` of
+    :func:`forward`: ``W = [[b_i, b_f, b_o, b_g], [W_xi, ..., W_xg], [W_hi, ..., W_hg]]``
+    (:meth:`to_weights`, :meth:`from_weights`). That is the bridge between the two halves of this
+    reference, and :func:`check_cell_matches_fused` proves the two compute the same thing.
+
+    Initialization: ``W_x*`` by :func:`xavier_uniform`, each ``W_h*`` by :func:`orthogonal`,
+    biases zero except ``b_f = forget_bias``. A *positive* forget bias keeps the forget gate
+    *open* at the start (``f = sigmoid(1) ~ 0.73``; ``sigmoid(3) ~ 0.95``), so ``c_t`` carries
+    most of ``c_{t-1}`` and the cell *remembers*, and gradients reach back many steps, from the
+    first update on; a bias of 0 gives ``f = 0.5``, halving memory and gradient every step.
+    The default 1.0 is Keras's ``unit_forget_bias`` and the recommendation of Jozefowicz et al.
+    (2015); the fused core's :func:`init_weights` uses 3.0, the other common choice, which
+    remembers longer from the start (see the docs' initialization demo for measured gradients).
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        Features per input step, and units per state (``d``).
+    forget_bias : float, default 1.0
+        Initial ``b_f``.
+    rng : None, int or numpy.random.Generator
+        A seed, a generator (its stream continues), or None for fresh entropy.
+    dtype : numpy floating dtype, default float64
+
+    Attributes
+    ----------
+    W_xi, W_xf, W_xo, W_xg : ndarray, shape (input_size, hidden_size)
+    W_hi, W_hf, W_ho, W_hg : ndarray, shape (hidden_size, hidden_size)
+    b_i, b_f, b_o, b_g : ndarray, shape (hidden_size,)
+    input_size, hidden_size : int
+    dtype : numpy.dtype
+
+    Examples
+    --------
+    >>> cell = LSTMCell(3, 2, rng=0)
+    >>> cell.W_xi.shape, cell.W_hi.shape, cell.b_i.shape
+    ((3, 2), (2, 2), (2,))
+    >>> cell.b_f.tolist(), cell.b_i.tolist()             # the forget gate starts open
+    ([1.0, 1.0], [0.0, 0.0])
+    >>> x = np.arange(4 * 3).reshape(4, 3) / 12           # (batch=4, input_size=3)
+    >>> h, c = cell.forward(x)                            # zero initial state; note (h, c)
+    >>> h.shape, c.shape
+    ((4, 2), (4, 2))
+    >>> H, c_fused, h_fused, _ = forward(x[None], cell.to_weights())   # the core: (n=1, b, in)
+    >>> bool(np.abs(h - h_fused).max() < 1e-12), bool(np.abs(c - c_fused).max() < 1e-12)
+    (True, True)
+    """
+
+    def __init__(self, input_size, hidden_size, *, forget_bias=1.0, rng=None, dtype=np.float64):
+        _check_size("input_size", input_size)
+        _check_size("hidden_size", hidden_size)
+        _check_real("forget_bias", forget_bias)
+        dtype, rng = _float_dtype(dtype), _as_generator(rng)
+        self._set(_init_cell_params(input_size, hidden_size, forget_bias, rng, dtype))
+
+    def _set(self, params):
+        """Store the per-gate parameters as attributes, and the sizes they imply."""
+        for name in _CELL_PARAMS:
+            setattr(self, name, params[name])
+        self.input_size, self.hidden_size = self.W_xi.shape  # (input_size, d)
+        self.dtype = self.W_xi.dtype
+
+    def forward(self, x, h_prev=None, c_prev=None):
+        """One step: ``(h, c)`` from the input ``x`` and the previous ``h_prev``, ``c_prev``.
+
+        Implements eq-gates, eq-cell and eq-hidden. Note the order: the cell takes and returns
+        ``(h, c)``, like PyTorch's ``LSTMCell``; the fused core's :func:`forward` uses ``(c, h)``.
+
+        Parameters
+        ----------
+        x : array_like, shape (batch, input_size)
+            Batch first. Any other layout is an error, never transposed: a ``(input_size,
+            batch)`` guess would be ambiguous whenever batch == input_size.
+        h_prev, c_prev : array_like, shape (batch, hidden_size), optional
+            Previous hidden and cell state; zeros when omitted.
+
+        Returns
+        -------
+        h, c : ndarray, shape (batch, hidden_size)
+            In the common floating type of ``x``, the states and the parameters.
+
+        Examples
+        --------
+        >>> cell = LSTMCell(2, 3, rng=0)
+        >>> x = np.array([[0.5, -1.0]])                       # (batch=1, input_size=2)
+        >>> h1, c1 = cell.forward(x)
+        >>> h2, c2 = cell.forward(x, h1, c1)                  # carry the state to the next step
+        >>> h2.shape, bool(np.all(np.abs(h2) < 1))            # |h| = |o tanh(c)| < 1
+        ((1, 3), True)
+        >>> cell.forward(x.T)                                 # (2, 1): the wrong layout
+        Traceback (most recent call last):
+        ...
+        ValueError: x must have shape (batch, input_size) = (any, 2); got (2, 1)
+        """
+        x, h_prev, c_prev = self._check_step_inputs(x, h_prev, c_prev)
+        i = sigmoid(x @ self.W_xi + h_prev @ self.W_hi + self.b_i)  # (b, d)  input gate       eq-gates
+        f = sigmoid(x @ self.W_xf + h_prev @ self.W_hf + self.b_f)  # (b, d)  forget gate      eq-gates
+        o = sigmoid(x @ self.W_xo + h_prev @ self.W_ho + self.b_o)  # (b, d)  output gate      eq-gates
+        g = np.tanh(x @ self.W_xg + h_prev @ self.W_hg + self.b_g)  # (b, d)  candidate        eq-gates
+        c = f * c_prev + i * g  # (b, d)  eq-cell
+        h = o * np.tanh(c)  # (b, d)  eq-hidden
+        return h, c
+
+    def _check_step_inputs(self, x, h_prev, c_prev):
+        """Validate forward's arguments; zeros for missing states."""
+        x = _as_float_array("x", x)
+        _check_shape("x", x, (None, self.input_size), "(batch, input_size)")
+        b = x.shape[0]
+        states = []
+        for name, state in (("h_prev", h_prev), ("c_prev", c_prev)):
+            if state is None:
+                state = np.zeros((b, self.hidden_size), dtype=np.result_type(x, self.dtype))
+            state = _as_float_array(name, state)
+            _check_shape(name, state, (b, self.hidden_size), "(batch, hidden_size)")
+            states.append(state)
+        return x, states[0], states[1]
+
+    def to_weights(self):
+        """The fused weight matrix ``W`` of :func:`forward`, made from this cell's parameters.
+
+        Returns
+        -------
+        W : ndarray, shape (1 + input_size + hidden_size, 4 * hidden_size)
+            Row 0 ``[b_i, b_f, b_o, b_g]``, then ``[W_xi, W_xf, W_xo, W_xg]``, then
+            ``[W_hi, W_hf, W_ho, W_hg]``: the numbers are moved, not computed, so
+            ``LSTMCell.from_weights(W).to_weights()`` equals ``W`` bit for bit.
+
+        Examples
+        --------
+        >>> cell = LSTMCell(3, 2, rng=0)
+        >>> W = cell.to_weights()
+        >>> W.shape                                           # (1 + 3 + 2, 4 * 2)
+        (6, 8)
+        >>> bool(np.array_equal(W[1:4, 2:4], cell.W_xf))      # input rows, forget block
+        True
+        >>> bool(np.array_equal(W[4:, 6:8], cell.W_hg))       # recurrent rows, candidate block
+        True
+        """
+        return _stack_gates({name: getattr(self, name) for name in _CELL_PARAMS})
+
+    @classmethod
+    def from_weights(cls, W):
+        """A cell holding the parameters of a fused ``W`` (copies; ``W`` is not kept).
+
+        Parameters
+        ----------
+        W : array_like, shape (1 + input_size + hidden_size, 4 * hidden_size)
+            As made by :func:`init_weights` or :meth:`to_weights`; the cell takes its dtype.
+
+        Returns
+        -------
+        LSTMCell
+
+        Examples
+        --------
+        >>> W = init_weights(3, 2, rng=0)
+        >>> cell = LSTMCell.from_weights(W)
+        >>> cell.input_size, cell.hidden_size, cell.b_f.tolist()   # init_weights' forget bias 3
+        (3, 2, [3.0, 3.0])
+        >>> bool(np.array_equal(cell.to_weights(), W))            # exact round trip
+        True
+        """
+        W = _as_float_array("W", W)
+        input_size, _ = _sizes_of(W)
+        cell = cls.__new__(cls)
+        cell._set(_split_gates(W, input_size))
+        return cell
+
+
+def check_cell_matches_fused(n=5, b=3, input_size=10, hidden_size=4, *, seed=0):
+    """Max abs difference between :class:`LSTMCell` stepped through a sequence and :func:`forward`.
+
+    The cell is built from a fused ``W`` with a nonzero bias everywhere
+    (:meth:`LSTMCell.from_weights`) and stepped by hand from random ``h0, c0``; every ``h_t``,
+    the final ``c`` and ``h``, and the round trip ``to_weights() == W`` are compared. The two
+    computations share no code, so they must agree to round-off (< 1e-12 in float64).
+
+    Examples
+    --------
+    >>> check_cell_matches_fused() < 1e-12
+    True
+    >>> check_cell_matches_fused(n=7, b=1, input_size=2, hidden_size=3, seed=1) < 1e-12
+    True
+    """
+    X, W, c0, h0, _ = _random_problem(n, b, input_size, hidden_size, seed)
+    H, c, h, _ = forward(X, W, c0, h0)  # the core: state order (c, h)
+    cell = LSTMCell.from_weights(W)
+    h_t, c_t = h0, c0
+    differences = [np.abs(cell.to_weights() - W).max()]
+    for t in range(n):
+        h_t, c_t = cell.forward(X[t], h_t, c_t)  # the cell: state order (h, c)
+        differences.append(np.abs(h_t - H[t]).max())
+    differences += [np.abs(c_t - c).max(), np.abs(h_t - h).max()]
+    return float(max(differences))
+
+
+# --- Sequence model: LSTM ---------------------------------------------------------------------
+# A model a user can train: an LSTMCell run over batch-first sequences, plus an optional linear
+# output layer  y_t = h_t @ W_y + b_y  (eq-output). Design: the parameters live per gate, in
+# the model's cell (model.cell.W_xi, ...), the names a reader knows from the equations; each
+# forward stacks them into the fused W (a copy of the parameters, negligible next to n steps of
+# matrix products) and runs the fused core, so the model is as fast and as exact as the core.
+# backward splits dW back into per-gate gradients. The cell itself is never stepped here: it
+# holds the parameters, and model.cell.forward steps the same network by hand.
+
+_FILE_FORMAT = "lstm_reference.LSTM/1"  # the marker that tells our .npz files from foreign ones
+
+
+def _model_shapes(input_size, d, output_size):
+    """Every parameter's name and shape, in the order of ``LSTM.get_params``."""
+    shapes = {**{f"W_x{k}": (input_size, d) for k in _GATES}, **{f"W_h{k}": (d, d) for k in _GATES},
+              **{f"b_{k}": (d,) for k in _GATES}}
+    if output_size is not None:
+        shapes.update(W_y=(d, output_size), b_y=(output_size,))
+    return shapes
+
+
+class LSTM:
+    """An LSTM over batch-first sequences, with an optional linear output layer; trainable.
+
+    Implements eq-gates, eq-cell, eq-hidden for every step (on the fused core, :func:`forward`
+    and :func:`backward`) and ``Y = H @ W_y + b_y`` (eq-output) when ``output_size`` is given.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        Features per input step, and units per state (``d``).
+    output_size : int, optional
+        Size of the linear output layer ``(hidden_size, output_size)`` + bias; without it the
+        outputs are the hidden states themselves.
+    forget_bias : float, default 1.0
+        Initial forget-gate bias (see :class:`LSTMCell` for why it is positive).
+    rng : None, int or numpy.random.Generator
+    dtype : numpy floating dtype, default float64
+
+    Attributes
+    ----------
+    cell : LSTMCell
+        Holds the recurrent parameters ``W_x*, W_h*, b_*`` (initialized as in :class:`LSTMCell`).
+    W_y : ndarray, shape (hidden_size, output_size), or None
+        Xavier-uniform initialized; None without an output layer.
+    b_y : ndarray, shape (output_size,), or None
+        Zeros initially.
+    grads : dict
+        Set by :meth:`backward`: the gradient of every parameter, keyed like :meth:`get_params`.
+    input_size, hidden_size, output_size, dtype
+
+    Examples
+    --------
+    >>> model = LSTM(input_size=3, hidden_size=4, output_size=2, rng=0)
+    >>> X = np.arange(2 * 5 * 3).reshape(2, 5, 3) / 30       # (batch=2, seq_len=5, input_size=3)
+    >>> Y = model.forward(X)                                   # one output per step
+    >>> Y.shape
+    (2, 5, 2)
+    >>> dX = model.backward(np.ones_like(Y))                   # gradients of Y.sum()
+    >>> dX.shape, model.grads["W_hf"].shape, model.grads["W_y"].shape
+    ((2, 5, 3), (4, 4), (4, 2))
+    >>> list(model.grads) == list(model.get_params())
+    True
+    """
+
+    def __init__(self, input_size, hidden_size, output_size=None, *, forget_bias=1.0, rng=None,
+                 dtype=np.float64):
+        if output_size is not None:
+            _check_size("output_size", output_size)
+        rng = _as_generator(rng)
+        self.cell = LSTMCell(input_size, hidden_size, forget_bias=forget_bias, rng=rng, dtype=dtype)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.dtype = self.cell.dtype
+        self.W_y = self.b_y = None
+        if output_size is not None:
+            self.W_y = xavier_uniform((hidden_size, output_size), rng=rng, dtype=dtype)  # (d, out)
+            self.b_y = np.zeros(output_size, dtype=dtype)  # (out,)
+        self.grads = {}
+        self._last = None  # what backward needs from the last forward (see forward)
+
+    # -- parameters ------------------------------------------------------------------------------
+
+    def get_params(self):
+        """Copies of every parameter, by name.
+
+        Returns
+        -------
+        dict
+            ``"W_xi", "W_xf", "W_xo", "W_xg"`` ``(input_size, hidden_size)``;
+            ``"W_hi", ..., "W_hg"`` ``(hidden_size, hidden_size)``; ``"b_i", ..., "b_g"``
+            ``(hidden_size,)``; and with an output layer ``"W_y"`` ``(hidden_size,
+            output_size)``, ``"b_y"`` ``(output_size,)``. Editing them leaves the model as it was.
+
+        Examples
+        --------
+        >>> model = LSTM(3, 4, output_size=2, rng=0)
+        >>> params = model.get_params()
+        >>> list(params)
+        ['W_xi', 'W_xf', 'W_xo', 'W_xg', 'W_hi', 'W_hf', 'W_ho', 'W_hg', 'b_i', 'b_f', 'b_o', 'b_g', 'W_y', 'b_y']
+        >>> params["b_f"] += 1.0                                  # a copy: the model is unchanged
+        >>> model.cell.b_f.tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        """
+        params = {name: getattr(self.cell, name).copy() for name in _CELL_PARAMS}
+        if self.output_size is not None:
+            params.update(W_y=self.W_y.copy(), b_y=self.b_y.copy())
+        return params
+
+    def set_params(self, params):
+        """Replace every parameter with a copy of ``params[name]``, after checking all of them.
+
+        Parameters
+        ----------
+        params : dict
+            Exactly the names of :meth:`get_params`, each an array of that shape and of the
+            model's dtype (a float64 array is not silently rounded into a float32 model).
+
+        Raises
+        ------
+        ValueError
+            An unknown or missing name, or a wrong shape; the message names the entry.
+        TypeError
+            ``params`` is not a mapping, or an entry has the wrong dtype.
+            On any error the model is left unchanged.
+
+        Examples
+        --------
+        >>> model = LSTM(3, 4, rng=0)
+        >>> params = model.get_params()
+        >>> params["b_f"] = np.full(4, 3.0)                       # the core's forget bias
+        >>> model.set_params(params)
+        >>> model.cell.b_f.tolist()
+        [3.0, 3.0, 3.0, 3.0]
+        >>> model.set_params({**params, "b_f": np.zeros(5)})
+        Traceback (most recent call last):
+        ...
+        ValueError: params['b_f'] must have shape (hidden_size,) = (4,); got (5,)
+        """
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a dict of arrays like get_params(); got {type(params).__name__}")
+        shapes = _model_shapes(self.input_size, self.hidden_size, self.output_size)
+        unknown, missing = sorted(set(params) - set(shapes)), [k for k in shapes if k not in params]
+        if unknown or missing:
+            raise ValueError(f"params must have exactly the names {list(shapes)}; "
+                             f"unknown: {unknown}, missing: {missing}")
+        meanings = {"W_x": "(input_size, hidden_size)", "W_h": "(hidden_size, hidden_size)", "b_": "(hidden_size,)",
+                    "W_y": "(hidden_size, output_size)", "b_y": "(output_size,)"}
+        checked = {}
+        for name, shape in shapes.items():
+            value = _as_float_array(f"params[{name!r}]", params[name])
+            if value.dtype != self.dtype:
+                raise TypeError(f"params[{name!r}] must have the model's dtype {self.dtype}; got {value.dtype}")
+            meaning = meanings[name] if name in meanings else meanings[name[:-1]]
+            _check_shape(f"params[{name!r}]", value, shape, meaning)
+            checked[name] = value.copy()
+        self.cell._set({name: checked[name] for name in _CELL_PARAMS})
+        if self.output_size is not None:
+            self.W_y, self.b_y = checked["W_y"], checked["b_y"]
+
+    # -- forward and backward ------------------------------------------------------------------------
+
+    def forward(self, X, return_sequences=True, return_state=False, h0=None, c0=None):
+        """Run the model over a batch of sequences, batch first.
+
+        Implements eq-gates, eq-cell, eq-hidden for every step and eq-output. Remembers what
+        :meth:`backward` needs; the next forward call replaces it.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, seq_len, input_size)
+            Batch first (the fused core is time-major; the model transposes internally).
+        return_sequences : bool, default True
+            Return the output of every step, ``(batch, seq_len, out)``, or only of the last
+            step, ``(batch, out)``. ``out`` is ``output_size``, or ``hidden_size`` without an
+            output layer.
+        return_state : bool, default False
+            Also return the final states ``h, c``.
+        h0, c0 : array_like, shape (batch, hidden_size), optional
+            Initial states; zeros when omitted. Pass a previous call's final ``h, c`` to continue
+            a sequence chunk by chunk.
+
+        Returns
+        -------
+        Y : ndarray, shape (batch, seq_len, out) or (batch, out)
+        h, c : ndarray, shape (batch, hidden_size)
+            Only with ``return_state=True``: ``(Y, h, c)``. The order is ``(h, c)``, as for
+            :class:`LSTMCell` and PyTorch; the fused core's order is ``(c, h)``.
+
+        Examples
+        --------
+        >>> model = LSTM(3, 4, output_size=2, rng=0)
+        >>> X = np.arange(2 * 6 * 3).reshape(2, 6, 3) / 36       # (batch=2, seq_len=6, input_size=3)
+        >>> Y, h, c = model.forward(X, return_state=True)
+        >>> Y.shape, h.shape, c.shape
+        ((2, 6, 2), (2, 4), (2, 4))
+        >>> model.forward(X, return_sequences=False).shape       # the last step only
+        (2, 2)
+
+        Two chunks, the first's final ``h, c`` starting the second, give one pass:
+
+        >>> Y1, h1, c1 = model.forward(X[:, :4], return_state=True)
+        >>> Y2 = model.forward(X[:, 4:], h0=h1, c0=c1)
+        >>> bool(np.abs(np.concatenate([Y1, Y2], axis=1) - Y).max() < 1e-12)
+        True
+        """
+        X = _as_float_array("X", X)
+        if X.ndim != 3:
+            raise ValueError(f"X must have shape (batch, seq_len, input_size), batch first, with 3 dimensions; "
+                             f"got shape {X.shape}")
+        _check_shape("X", X, (None, None, self.input_size), "(batch, seq_len, input_size)")
+        if X.size == 0:
+            raise ValueError(f"X must hold at least one sequence of at least one step; got shape {X.shape}")
+        _check_flag("return_sequences", return_sequences)
+        _check_flag("return_state", return_state)
+        X_tm = X.transpose(1, 0, 2).copy()  # (n, b, input_size)  time-major, and private to the cache
+        H, c, h, cache = forward(X_tm, self.cell.to_weights(), c0, h0)  # H: (n, b, d)
+        W_y, b_y = (None, None) if self.W_y is None else (self.W_y.copy(), self.b_y.copy())
+        outputs = H.transpose(1, 0, 2) if return_sequences else H[-1]  # (b, n, d) or (b, d)
+        Y = outputs.copy() if W_y is None else outputs @ W_y + b_y  # eq-output: (b, n, out) or (b, out)
+        self._last = {"cache": cache, "H": H, "W_y": W_y, "Y_shape": Y.shape, "return_sequences": return_sequences}
+        return (Y, h, c) if return_state else Y
+
+    def backward(self, dY, dh=None, dc=None):
+        """Gradients through the last :meth:`forward` call; returns ``dX``, sets ``self.grads``.
+
+        Implements eq-output in reverse, then the fused :func:`backward` (eq-dh through eq-dW),
+        and splits ``dW`` into the per-gate gradients. Gradients are with respect to the
+        parameters as they were at that forward call.
+
+        Parameters
+        ----------
+        dY : array_like, shaped like the last forward's output Y
+            dLoss/dY.
+        dh, dc : array_like, shape (batch, hidden_size), optional
+            dLoss/dh and dLoss/dc for the final states (with ``return_state=True``); zeros
+            when omitted.
+
+        Returns
+        -------
+        dX : ndarray, shape (batch, seq_len, input_size)
+
+        Raises
+        ------
+        ValueError
+            No forward call yet, or a shape that does not match it. ``grads`` is then unchanged.
+
+        Examples
+        --------
+        >>> model = LSTM(2, 3, output_size=1, rng=0)
+        >>> X = np.arange(1 * 4 * 2).reshape(1, 4, 2) / 8        # (batch=1, seq_len=4, input_size=2)
+        >>> y = model.forward(X, return_sequences=False)          # (1, 1): the last step
+        >>> dX = model.backward(np.ones_like(y))                   # gradients of y.sum()
+        >>> dX.shape, sorted(model.grads)[:3]
+        ((1, 4, 2), ['W_hf', 'W_hg', 'W_hi'])
+
+        Compare one entry with central differences:
+
+        >>> def loss(b_f):
+        ...     params = model.get_params()
+        ...     params["b_f"] = b_f
+        ...     probe = LSTM(2, 3, output_size=1)
+        ...     probe.set_params(params)
+        ...     return probe.forward(X, return_sequences=False).sum()
+        >>> numeric = numerical_gradient(loss, model.cell.b_f)
+        >>> bool(np.abs(model.grads["b_f"] - numeric).max() < 1e-9)
+        True
+        """
+        if self._last is None:
+            raise ValueError("backward needs a forward call first: it differentiates the last forward")
+        last = self._last
+        H, W_y = last["H"], last["W_y"]  # (n, b, d), (d, out) or None
+        n, b, d = H.shape  # time, batch, hidden
+        dY = _as_float_array("dY", dY)
+        meaning = "(batch, seq_len, out)" if last["return_sequences"] else "(batch, out)"
+        _check_shape("dY", dY, last["Y_shape"], meaning + " like the last forward's output")
+        dY = dY.astype(H.dtype, copy=False)
+        dh, dc = (self._state_gradient(name, value, b, H.dtype) for name, value in (("dh", dh), ("dc", dc)))
+
+        grads = {}
+        if last["return_sequences"]:
+            dY_tm = dY.transpose(1, 0, 2)  # (n, b, out)  time-major, like H
+            dH = dY_tm if W_y is None else dY_tm @ W_y.T  # (n, b, d)  eq-output, reversed
+            if W_y is not None:
+                grads["W_y"] = H.reshape(n * b, d).T @ dY_tm.reshape(n * b, -1)  # (d, out)
+                grads["b_y"] = dY_tm.sum(axis=(0, 1))  # (out,)
+        else:  # only the last step had an output: it is the final h, so its gradient joins dh
+            dH = np.zeros_like(H)  # (n, b, d)
+            dh = dh + (dY if W_y is None else dY @ W_y.T)  # (b, d)
+            if W_y is not None:
+                grads["W_y"], grads["b_y"] = H[-1].T @ dY, dY.sum(axis=0)  # (d, out), (out,)
+        dX_tm, dW, _, _ = backward(dH, last["cache"], dc=dc, dh=dh)  # the fused core
+        self.grads = {**_split_gates(dW, self.input_size), **grads}
+        return dX_tm.transpose(1, 0, 2).copy()  # (b, n, input_size)
+
+    def _state_gradient(self, name, value, b, dtype):
+        """Check ``dh`` or ``dc`` against the last forward's batch; zeros when omitted."""
+        if value is None:
+            return np.zeros((b, self.hidden_size), dtype=dtype)
+        value = _as_float_array(name, value)
+        _check_shape(name, value, (b, self.hidden_size), "(batch, hidden_size) like the last forward's state")
+        return value.astype(dtype, copy=False)
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the sizes and every parameter to one ``.npz`` file (NumPy adds ``.npz`` if missing).
+
+        The file holds the arrays of :meth:`get_params`, ``"sizes"`` = ``[input_size,
+        hidden_size, output_size or 0]`` and ``"format"``, a marker :meth:`load` checks. No
+        pickled objects: it loads with ``allow_pickle=False``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> model = LSTM(3, 4, output_size=2, rng=0)
+        >>> X = np.arange(2 * 5 * 3).reshape(2, 5, 3) / 30
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.npz")
+        ...     model.save(path)
+        ...     loaded = LSTM.load(path)
+        >>> bool(np.array_equal(loaded.forward(X), model.forward(X)))   # bit for bit
+        True
+        """
+        sizes = np.array([self.input_size, self.hidden_size, self.output_size or 0], dtype=np.int64)
+        np.savez(path, format=np.array(_FILE_FORMAT), sizes=sizes, **self.get_params())
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`, checking every entry.
+
+        Loads with ``allow_pickle=False`` (a file can never run code), then checks the format
+        marker, the sizes, the names, and every array's shape and dtype.
+
+        Parameters
+        ----------
+        path : str or os.PathLike or file
+
+        Returns
+        -------
+        LSTM
+
+        Raises
+        ------
+        ValueError
+            The file is not one of ours (not an ``.npz``, no or a wrong marker), holds pickled
+            objects, or an entry is missing, unknown or of the wrong shape or dtype.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:          # doctest: +ELLIPSIS
+        ...     path = os.path.join(folder, "other.npz")
+        ...     np.savez(path, weights=np.zeros(3))                 # not an LSTM file
+        ...     LSTM.load(path)
+        Traceback (most recent call last):
+        ...
+        ValueError: ... is not an LSTM file written by LSTM.save: no 'format' entry
+        """
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as file:  # we open and close it: np.load leaks it on a broken zip
+                arrays = _read_npz(file, path)
+        else:
+            arrays = _read_npz(path, path)
+        try:
+            return cls._from_arrays(arrays)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
+
+    @classmethod
+    def _from_arrays(cls, arrays):
+        """A model from a loaded file's arrays; TypeError or ValueError on anything unexpected."""
+        marker = arrays.pop("format", None)
+        if marker is None:
+            raise ValueError("no 'format' entry")
+        if marker.shape != () or marker.dtype.kind != "U" or str(marker) != _FILE_FORMAT:
+            raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got {marker!r}")
+        sizes = arrays.pop("sizes", None)
+        if sizes is None or sizes.shape != (3,) or sizes.dtype.kind not in "iu":
+            raise ValueError(f"'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]; got {sizes!r}")
+        input_size, hidden_size, output_size = (int(s) for s in sizes)
+        output_size = output_size or None
+        # Shapes first, so that tampered sizes cannot make the constructor allocate more than the file holds.
+        for name, shape in _model_shapes(input_size, hidden_size, output_size).items():
+            if name not in arrays or arrays[name].shape != shape:
+                found = arrays[name].shape if name in arrays else "no such entry"
+                raise ValueError(f"entry {name!r} must have shape {shape} for sizes {sizes.tolist()}; got {found}")
+            if arrays[name].dtype != arrays["W_xi"].dtype:  # save writes one floating dtype throughout
+                raise ValueError(f"entry {name!r} must have dtype {arrays['W_xi'].dtype} like 'W_xi'; "
+                                 f"got {arrays[name].dtype}")
+        model = cls(input_size, hidden_size, output_size, rng=0, dtype=_float_dtype(arrays["W_xi"].dtype))
+        model.set_params(arrays)  # checks every name, shape and dtype again, and no extra names
+        return model
+
+
+def _read_npz(file, path):
+    """Every array of an ``.npz``, read without pickle; ValueError if it is not an ``.npz``
+    of plain arrays."""
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:  # pickled, empty, or not NumPy at all
+        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a single .npy array
+        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: not an .npz archive")
+    with archive:
+        arrays = {}
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except (ValueError, EOFError, zipfile.BadZipFile) as error:  # ValueError: an object array
+                raise ValueError(f"{path}: entry {key!r} is not a plain array, refused (pickled objects are "
+                                 f"never loaded: unpickling can run arbitrary code): {error}") from error
+    return arrays
+
+
+def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, output_size=3, *,
+                          return_sequences=True, return_state=True, seed=0, delta=1e-5, floor=1e-3):
+    """Compare :meth:`LSTM.backward` with central differences, for every parameter and ``X``.
+
+    The loss is ``sum(Y * R)``, plus ``sum(h * Rh) + sum(c * Rc)`` with ``return_state``, for
+    fixed random ``R, Rh, Rc``, from random ``h0, c0`` and a nonzero bias everywhere. The error
+    is measured as in :func:`check_gradients` (relative, with a ``floor`` for near-zero elements).
+
+    Returns
+    -------
+    dict
+        The largest error for each parameter name and for ``"X"``.
+
+    Examples
+    --------
+    >>> errors = check_model_gradients()
+    >>> sorted(errors)[:4], len(errors)                     # 14 parameters and X
+    (['W_hf', 'W_hg', 'W_hi', 'W_ho'], 15)
+    >>> all(e < 1e-6 for e in check_model_gradients(return_sequences=False, output_size=None).values())
+    True
+    """
+    rng = np.random.default_rng(seed)
+    model = LSTM(input_size, hidden_size, output_size, rng=rng)
+    params = model.get_params()
+    for k in _GATES:
+        params[f"b_{k}"] = params[f"b_{k}"] + 0.1 * rng.standard_normal(hidden_size)  # exercise every bias
+    model.set_params(params)
+    X = rng.standard_normal((batch, seq_len, input_size))
+    h0, c0, Rh, Rc = rng.standard_normal((4, batch, hidden_size))
+    out = output_size or hidden_size
+    R = rng.standard_normal((batch, seq_len, out) if return_sequences else (batch, out))
+
+    def loss(X, **params):
+        model.set_params(params)
+        result = model.forward(X, return_sequences, return_state, h0, c0)
+        if not return_state:
+            return np.sum(result * R)
+        Y, h, c = result
+        return np.sum(Y * R) + np.sum(h * Rh) + np.sum(c * Rc)
+
+    loss(X, **params)
+    analytic = {"X": model.backward(R, *((Rh, Rc) if return_state else ())), **model.grads}
+    point = {"X": X, **params}
+    errors = {}
+    for name, value in point.items():
+        def loss_of(v, name=name):  # the loss as a function of this one argument
+            return loss(**{**point, name: v})
+
+        a, numeric = analytic[name], numerical_gradient(loss_of, value, delta)
+        errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
+    return errors
+
+
 # --- Self-check: python lstm_reference.py -----------------------------------------------------
 
 
@@ -856,6 +1746,11 @@ def _checks():
          check_pytorch_layout_roundtrip, lambda e: e == 0.0),
         ("weights x 1e4 and 5000 steps stay finite, no FP errors",
          check_extremes, lambda ok: ok is True),
+        ("LSTMCell stepped by hand == fused forward (max abs diff)",
+         check_cell_matches_fused, lambda e: e < 1e-12),
+        ("LSTM model: analytic == numerical gradients (max rel. error, every parameter and X)",
+         lambda: max(max(check_model_gradients(return_sequences=every_step).values())
+                     for every_step in (True, False)), lambda e: e < 1e-6),
     ]
 
 
@@ -883,7 +1778,8 @@ def main(argv=None):
         prog="python lstm_reference.py",
         description="Self-check of the reference LSTM: runs each verification (sequential vs "
         "batched forward, analytic vs numerical gradients, chunked vs single call, PyTorch "
-        "layout conversion, extreme inputs), prints its figure and PASS or FAIL, and exits "
+        "layout conversion, extreme inputs, per-gate cell vs fused core, sequence-model "
+        "gradients), prints its figure and PASS or FAIL, and exits "
         "with status 1 if any check fails. Takes a few seconds.",
     )
     parser.parse_args(argv)
