@@ -4,7 +4,7 @@ A loss on the last output of a 200-step sequence; :meth:`LSTM.backward` gives ``
 every step, and its norm at ``t = 0`` is what a gradient step can learn about the first input.
 
 - The forget bias. Along the cell state the gradient is multiplied by the forget gate at every
-  step (eq-dc-prev: ``dc_{t-1} = dc_t * f_t``), so on that path it scales like
+  step (eq-dprev: ``dc_{t-1} = dc_t * f_t``), so on that path it scales like
   ``sigmoid(forget_bias) ** 200``: 0.5 ** 200 ~ 6e-61 for bias 0, 0.73 ** 200 ~ 6e-28 for 1,
   0.95 ** 200 ~ 6e-5 for 3. With tiny recurrent weights (``"tiny normal"``, std 0.01) that is
   what is measured.
