@@ -9,8 +9,13 @@ loaded from the network (MathJax comes from the ``sphinx-mathjax-offline`` packa
 system fonts, and there is no intersphinx). ``docs/check_offline.sh`` checks this.
 """
 
+import os
 import sys
 from pathlib import Path
+
+# The figures train small models at build time; with OpenBLAS's default threads on a busy 2-core
+# machine that was up to 10x slower than one thread. Set before NumPy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `import lstm_reference` from the work tree, as autodoc does
@@ -139,3 +144,8 @@ plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_rcparams = {"figure.figsize": (6.4, 3.6), "savefig.bbox": "tight"}
 plot_apply_rcparams = True  # the rcparams above apply to every figure, also to plot_pre_code
+# The default template writes every figure a second time inside ``.. only:: not html`` (for
+# LaTeX), and figure numbering counts both copies: Fig. 1, 3, 5. HTML is all this site builds.
+from matplotlib.sphinxext import plot_directive as _plot_directive  # noqa: E402
+
+plot_template = _plot_directive.TEMPLATE.split(".. only:: not html")[0]

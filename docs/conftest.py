@@ -8,6 +8,7 @@ the fences, so Sybil parses the MyST pages instead. In every ``docs/**/*.md`` pa
 - one without ``>>>`` is run as a script and must not raise;
 - ```` ```pycon ```` fences are doctests too;
 - ``% skip: next`` on the line before a block skips it; ``% clear-namespace`` starts afresh;
+  ``% invisible-code-block: python`` runs setup code that the page does not show;
   a block meant only to be read goes in a ``text`` fence.
 
 Examples on one page share one namespace, which starts with ``np`` (NumPy) and ``lr`` (the
