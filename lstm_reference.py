@@ -471,11 +471,12 @@ def backward(dH, cache, dc=None, dh=None):
     d = four_d // 4
     input_size = X.shape[2]
     dH, dc, dh = _check_backward_inputs(dH, dc, dh, (n, b, d), W.dtype)
-    W_x, W_h = W[1:1 + input_size], W[1 + input_size:]
+    W_x = W[1:1 + input_size]  # (input_size, 4d)
+    W_hT = np.ascontiguousarray(W[1 + input_size:].T)  # (4d, d): contiguous, ~8% faster per step
 
     dZ, dc_via_h = _local_derivatives(IFOG, C, TC)  # (n, b, 4d), (n, b, d)
     for t in reversed(range(n)):
-        dc, dh = _step_backward(dZ[t], dH[t], dc_via_h[t], IFOG[t, :, d:2 * d], dc, dh, W_h)
+        dc, dh = _step_backward(dZ[t], dH[t], dc_via_h[t], IFOG[t, :, d:2 * d], dc, dh, W_hT)
 
     dW = np.empty_like(W)  # (1 + input_size + d, 4d)
     dZ_rows = dZ.reshape(n * b, 4 * d)  # every (step, sequence) pair is one row
@@ -487,7 +488,7 @@ def backward(dH, cache, dc=None, dh=None):
 
 
 def _local_derivatives(IFOG, C, TC):
-    """Everything in dz_t that does not depend on the incoming gradient, for all steps at once.
+    """Everything in dz_t that does not depend on the incoming gradient, for all steps.
 
     Returns ``dZ`` holding, per gate block, ``(sigma' or tanh') * (its partner in eq-cell or
     eq-hidden)``, so that the loop only multiplies by ``dc_t`` or ``dh_t``:
@@ -497,19 +498,37 @@ def _local_derivatives(IFOG, C, TC):
 
     and ``dc_via_h = o * (1 - tanh(c_t)^2)``, the path from h_t into c_t (eq-dc).
     """
-    d = IFOG.shape[2] // 4
-    i, f, o, g = (IFOG[..., k * d:(k + 1) * d] for k in range(4))  # (n, b, d) each
-    dZ = IFOG * (1.0 - IFOG)  # (n, b, 4d)  sigmoid' = s (1 - s), in terms of the output
-    dZ[..., 3 * d:] = 1.0 - g * g  # tanh' = 1 - tanh^2
-    dZ[..., :d] *= g
-    dZ[..., d:2 * d] *= C[:-1]  # c_{t-1}
-    dZ[..., 2 * d:3 * d] *= TC
-    dZ[..., 3 * d:] *= i
-    dc_via_h = o * (1.0 - TC * TC)  # (n, b, d)
+    n = IFOG.shape[0]
+    dZ = np.empty_like(IFOG)  # (n, b, 4d)
+    dc_via_h = np.empty_like(TC)  # (n, b, d)
+    # In blocks of about 1 MB of gate activations, so that each block stays in the CPU cache
+    # between the passes below: measured 1.5-2x faster than whole-array passes at the medium and
+    # large benchmark sizes. (Small problems are one block.)
+    steps = max(1, 2**20 // IFOG[0].nbytes)
+    for t in range(0, n, steps):
+        s = slice(t, t + steps)
+        _local_derivatives_block(IFOG[s], C[:-1][s], TC[s], dZ[s], dc_via_h[s])
     return dZ, dc_via_h
 
 
-def _step_backward(dz, dH_t, dc_via_h, f, dc_next, dh_next, W_h):
+def _local_derivatives_block(ifog, c_prev, tc, dz, dc_via_h):
+    """:func:`_local_derivatives` for a block of steps, written into ``dz`` and ``dc_via_h``."""
+    d = ifog.shape[2] // 4
+    i, f, o, g = (ifog[..., k * d:(k + 1) * d] for k in range(4))  # (steps, b, d) each
+    np.subtract(1.0, ifog, out=dz)
+    dz *= ifog  # (steps, b, 4d)  sigmoid' = s (1 - s), in terms of the output
+    np.multiply(g, g, out=dz[..., 3 * d:])
+    np.subtract(1.0, dz[..., 3 * d:], out=dz[..., 3 * d:])  # tanh' = 1 - tanh^2
+    dz[..., :d] *= g
+    dz[..., d:2 * d] *= c_prev
+    dz[..., 2 * d:3 * d] *= tc
+    dz[..., 3 * d:] *= i
+    np.multiply(tc, tc, out=dc_via_h)
+    np.subtract(1.0, dc_via_h, out=dc_via_h)
+    dc_via_h *= o  # (steps, b, d)
+
+
+def _step_backward(dz, dH_t, dc_via_h, f, dc_next, dh_next, W_hT):
     """One timestep in reverse; finishes ``dz`` in place and returns ``(dc_{t-1}, dh_{t-1})``."""
     d = dH_t.shape[1]
     dh = dH_t + dh_next  # (b, d)  eq-dh: from the output at t, and from step t+1 through W_h
@@ -518,7 +537,7 @@ def _step_backward(dz, dH_t, dc_via_h, f, dc_next, dh_next, W_h):
     dz[:, d:2 * d] *= dc  # eq-df
     dz[:, 2 * d:3 * d] *= dh  # eq-do
     dz[:, 3 * d:] *= dc  # eq-dg
-    return dc * f, dz @ W_h.T  # eq-dprev; dz @ W_h.T is the costly line per step
+    return dc * f, dz @ W_hT  # eq-dprev; dz @ W_h^T is the costly line per step
 
 
 def _check_cache(cache):
