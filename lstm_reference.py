@@ -152,6 +152,29 @@ def _sizes_of(W):
     return input_size, d
 
 
+def _as_generator(rng):
+    """None, a seed or a Generator -> a Generator (the one given, so its stream continues)."""
+    if isinstance(rng, (bool, np.bool_)) or not (
+        rng is None or isinstance(rng, (int, np.integer, np.random.Generator))
+    ):
+        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+    try:
+        return np.random.default_rng(rng)
+    except ValueError as error:  # a negative seed
+        raise ValueError(f"rng must be a non-negative seed; got {rng}") from error
+
+
+def _float_dtype(dtype):
+    """``dtype`` as a NumPy floating dtype, or a TypeError naming it."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"dtype must be a floating-point type; got {dtype!r}") from error
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating-point type; got {dtype}")
+    return dtype
+
+
 def _compute_dtype(*arrays):
     """The floating type the computation runs in: the inputs' common type."""
     return np.result_type(*arrays)
@@ -209,10 +232,8 @@ def init_weights(input_size, hidden_size, *, forget_bias=3.0, rng=None, dtype=np
     """
     _check_size("input_size", input_size)
     _check_size("hidden_size", hidden_size)
-    if np.dtype(dtype).kind != "f":
-        raise TypeError(f"dtype must be a floating-point type; got {np.dtype(dtype)}")
+    dtype, rng = _float_dtype(dtype), _as_generator(rng)
     d = hidden_size
-    rng = np.random.default_rng(rng)  # accepts None, a seed or a Generator
     W = rng.standard_normal((1 + input_size + d, 4 * d)) / np.sqrt(input_size + d)
     W[0] = 0.0
     W[0, d:2 * d] = forget_bias  # forget gate open: the cell remembers from the start
@@ -890,29 +911,6 @@ def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
 # an orthogonal matrix for each gate's recurrent matrix W_h* (all its singular values are 1, so
 # multiplying h by it step after step neither blows h up nor shrinks it), and zero biases but
 # the forget gate's. init_weights above is the fused core's simpler one-line scheme.
-
-
-def _as_generator(rng):
-    """None, a seed or a Generator -> a Generator (the one given, so its stream continues)."""
-    if isinstance(rng, (bool, np.bool_)) or not (
-        rng is None or isinstance(rng, (int, np.integer, np.random.Generator))
-    ):
-        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
-    try:
-        return np.random.default_rng(rng)
-    except ValueError as error:  # a negative seed
-        raise ValueError(f"rng must be a non-negative seed; got {rng}") from error
-
-
-def _float_dtype(dtype):
-    """``dtype`` as a NumPy floating dtype, or a TypeError naming it."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"dtype must be a floating-point type; got {dtype!r}") from error
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating-point type; got {dtype}")
-    return dtype
 
 
 def _check_real(name, value):

@@ -268,6 +268,8 @@ def test_init_weights_rng_forms():
         ((3.0, 4), {}, TypeError, "input_size"),
         ((3, True), {}, TypeError, "hidden_size"),
         ((3, 4), {"dtype": np.int64}, TypeError, "dtype"),
+        ((3, 4), {"rng": "seed"}, TypeError, "rng"),
+        ((3, 4), {"rng": -1}, ValueError, "rng"),
     ],
 )
 def test_init_weights_bad_input(args, kwargs, error, words):
