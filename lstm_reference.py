@@ -24,7 +24,8 @@ Weights ``W``      one fused matrix ``(1 + input_size + hidden_size, 4 * hidden_
                    ``LSTMCell`` and ``LSTM`` keep the same numbers per gate (``W_xi``, ...)
 Gate order         column blocks ``i, f, o, g`` (PyTorch: i, f, g, o; Keras: i, f, c, o)
 State order        ``(c, h)`` in the fused core; ``(h, c)`` in ``LSTMCell`` and ``LSTM``, as PyTorch
-Row vectors        ``z = [1, x, h] @ W`` (PyTorch computes ``W @ x``: its matrices are our transposes)
+Row vectors        ``z = [1, x, h] @ W`` (PyTorch computes ``W @ x``: its matrices are our
+                   transposes)
 dtype              follows the inputs: float32 in, float32 out; float64 by default
 =================  ==========================================================================
 
@@ -103,7 +104,8 @@ __all__ = [
 
 def _shape_text(shape):
     """``(5, 3, None)`` -> ``'(5, 3, any)'``, ``(4,)`` -> ``'(4,)'``, for error messages."""
-    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return ("(" + ", ".join("any" if s is None else str(s) for s in shape)
+            + ("," if len(shape) == 1 else "") + ")")
 
 
 def _as_float_array(name, value, dtype=None):
@@ -111,7 +113,9 @@ def _as_float_array(name, value, dtype=None):
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__}") from error
+        raise TypeError(
+            f"{name} must be an array of real numbers; got {type(value).__name__}"
+        ) from error
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)
     if array.dtype.kind != "f":
@@ -121,7 +125,9 @@ def _as_float_array(name, value, dtype=None):
 
 def _check_shape(name, array, expected, meaning):
     """Raise ValueError unless ``array.shape`` matches ``expected`` (None matches any size)."""
-    if array.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, array.shape)):
+    if array.ndim != len(expected) or any(
+        e is not None and e != s for e, s in zip(expected, array.shape)
+    ):
         raise ValueError(
             f"{name} must have shape {meaning} = {_shape_text(expected)}; got {array.shape}"
         )
@@ -146,8 +152,8 @@ def _sizes_of(W):
     input_size = W.shape[0] - 1 - d
     if input_size < 1:
         raise ValueError(
-            f"W must have shape (1 + input_size + hidden_size, 4 * hidden_size) = (at least {d + 2}, {4 * d}) "
-            f"for hidden_size {d}; got {W.shape}"
+            f"W must have shape (1 + input_size + hidden_size, 4 * hidden_size) "
+            f"= (at least {d + 2}, {4 * d}) for hidden_size {d}; got {W.shape}"
         )
     return input_size, d
 
@@ -157,7 +163,9 @@ def _as_generator(rng):
     if isinstance(rng, (bool, np.bool_)) or not (
         rng is None or isinstance(rng, (int, np.integer, np.random.Generator))
     ):
-        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+        raise TypeError(
+            f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}"
+        )
     try:
         return np.random.default_rng(rng)
     except ValueError as error:  # a negative seed
@@ -385,7 +393,8 @@ def _gate_scale(d, dtype):
 
 
 def _step_forward(ifog, c_prev, h_prev, Wneg_h, c, tc, h):
-    """One timestep, in place: ``ifog`` holds the scaled input projection on entry, the gates on exit.
+    """One timestep, in place: ``ifog`` holds the scaled input projection on entry,
+    the gates on exit.
 
     Implements eq-gates, eq-cell, eq-hidden; every output is written into the given buffers.
     """
@@ -410,7 +419,8 @@ def _check_forward_inputs(X, W, c0, h0):
     W = _as_float_array("W", W)
     if X.ndim != 3:
         raise ValueError(
-            f"X must have shape (n, batch, input_size), time-major, with 3 dimensions; got shape {X.shape}"
+            f"X must have shape (n, batch, input_size), time-major, with 3 dimensions; "
+            f"got shape {X.shape}"
         )
     input_size, d = _sizes_of(W)
     n, b, _ = X.shape
@@ -568,18 +578,23 @@ def _check_cache(cache):
         raise TypeError(f"cache must be the dict returned by forward; got {type(cache).__name__}")
     if set(cache) != keys:
         raise ValueError(
-            f"cache must be the dict returned by forward, with keys {sorted(keys)}; got keys {sorted(cache)}"
+            f"cache must be the dict returned by forward, with keys {sorted(keys)}; "
+            f"got keys {sorted(cache)}"
         )
     X, W, IFOG, C, TC, H = (cache[k] for k in ("X", "W", "IFOG", "C", "TC", "H"))
     if not all(isinstance(a, np.ndarray) for a in (X, W, IFOG, C, TC, H)) or IFOG.ndim != 3:
-        raise ValueError("cache must be the dict returned by forward: its entries are not the arrays forward made")
+        raise ValueError("cache must be the dict returned by forward: "
+                         "its entries are not the arrays forward made")
     n, b, four_d = IFOG.shape
     d = four_d // 4
-    expected = {"X": (n, b, None), "W": (None, four_d), "C": (n + 1, b, d), "TC": (n, b, d), "H": (n + 1, b, d)}
+    expected = {"X": (n, b, None), "W": (None, four_d), "C": (n + 1, b, d), "TC": (n, b, d),
+                "H": (n + 1, b, d)}
     for key, shape in expected.items():
         _check_shape(f"cache[{key!r}]", cache[key], shape, "as made by forward")
     if W.shape[0] != 1 + X.shape[2] + d:
-        raise ValueError(f"cache['W'] must have shape {_shape_text((1 + X.shape[2] + d, four_d))}; got {W.shape}")
+        raise ValueError(
+            f"cache['W'] must have shape {_shape_text((1 + X.shape[2] + d, four_d))}; got {W.shape}"
+        )
     return IFOG, C, TC, H, X, W
 
 
@@ -603,7 +618,8 @@ def _check_backward_inputs(dH, dc, dh, shape, dtype):
 # gate blocks in the order i, f, g, o, and computes W @ x (column vectors). Ours is the
 # transpose with the blocks in the order i, f, o, g, and one bias (b = bias_ih + bias_hh).
 
-_TORCH_FROM_OURS = (0, 1, 3, 2)  # torch block k is our block _TORCH_FROM_OURS[k]: i f g o <- i f o g
+# torch block k is our block _TORCH_FROM_OURS[k]: i f g o <- i f o g
+_TORCH_FROM_OURS = (0, 1, 3, 2)
 
 
 def _reorder_gates(M, order, axis):
@@ -681,16 +697,21 @@ def from_pytorch_layout(weight_ih, weight_hh, bias_ih, bias_hh):
     [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 5.0, 6.0]
     """
     weight_hh = _as_float_array("weight_hh", weight_hh)
-    if weight_hh.ndim != 2 or weight_hh.shape[0] != 4 * weight_hh.shape[1] or weight_hh.shape[1] == 0:
-        raise ValueError(f"weight_hh must have shape (4 * hidden_size, hidden_size); got {weight_hh.shape}")
+    if (weight_hh.ndim != 2 or weight_hh.shape[0] != 4 * weight_hh.shape[1]
+            or weight_hh.shape[1] == 0):
+        raise ValueError(
+            f"weight_hh must have shape (4 * hidden_size, hidden_size); got {weight_hh.shape}"
+        )
     d = weight_hh.shape[1]
     weight_ih = _as_float_array("weight_ih", weight_ih)
     _check_shape("weight_ih", weight_ih, (4 * d, None), "(4 * hidden_size, input_size)")
     bias_ih, bias_hh = _as_float_array("bias_ih", bias_ih), _as_float_array("bias_hh", bias_hh)
     _check_shape("bias_ih", bias_ih, (4 * d,), "(4 * hidden_size,)")
     _check_shape("bias_hh", bias_hh, (4 * d,), "(4 * hidden_size,)")
-    W_t = np.concatenate([(bias_ih + bias_hh)[:, None], weight_ih, weight_hh], axis=1)  # (4d, 1+in+d)
-    return _reorder_gates(W_t.T, _TORCH_FROM_OURS, axis=1)  # i f g o -> i f o g (the swap is its own inverse)
+    W_t = np.concatenate(
+        [(bias_ih + bias_hh)[:, None], weight_ih, weight_hh], axis=1)  # (4d, 1+in+d)
+    # i f g o -> i f o g (the swap is its own inverse)
+    return _reorder_gates(W_t.T, _TORCH_FROM_OURS, axis=1)
 
 
 # --- Verification -----------------------------------------------------------------------------
@@ -699,7 +720,8 @@ def from_pytorch_layout(weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 def numerical_gradient(f, x, delta=1e-5):
-    """Central-difference gradient of a scalar function: ``(f(x + delta) - f(x - delta)) / 2 delta``.
+    """Central-difference gradient of a scalar function:
+    ``(f(x + delta) - f(x - delta)) / 2 delta``.
 
     Each element of ``x`` is nudged in turn, in a private copy (``x`` itself is never modified).
     The error is ``O(delta^2)`` from truncation plus ``O(eps |f| / delta)`` from round-off;
@@ -787,7 +809,8 @@ def check_sequential_matches_batch(n=5, b=3, input_size=10, hidden_size=4, *, se
     for t in range(n):
         H_t, c_t, h_t, _ = forward(X[t:t + 1], W, c_t, h_t)
         steps.append(H_t[0])
-    return float(max(np.abs(H - np.stack(steps)).max(), np.abs(c - c_t).max(), np.abs(h - h_t).max()))
+    return float(max(np.abs(H - np.stack(steps)).max(), np.abs(c - c_t).max(),
+                     np.abs(h - h_t).max()))
 
 
 def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, seed=0, delta=1e-5, floor=1e-3):
@@ -831,7 +854,8 @@ def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, seed=0, delta=1e-
             return loss(**{**point, name: v})
 
         a, numeric = analytic[name], numerical_gradient(loss_of, value, delta)
-        errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
+        errors[name] = float(np.max(
+            np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
     return errors
 
 
@@ -875,7 +899,8 @@ def check_pytorch_layout_roundtrip(input_size=10, hidden_size=4, *, seed=0):
     z_ours = np.concatenate([np.ones((3, 1)), x, h0], axis=1) @ W  # (b, 4d), i f o g
     z_torch = np.concatenate([np.ones((3, 1)), x, h0], axis=1) @ np.concatenate(
         [(bias_ih + bias_hh)[None], weight_ih.T, weight_hh.T])  # (b, 4d), i f g o
-    z_torch = np.concatenate([z_torch[:, :2 * d], z_torch[:, 3 * d:], z_torch[:, 2 * d:3 * d]], axis=1)
+    z_torch = np.concatenate(
+        [z_torch[:, :2 * d], z_torch[:, 3 * d:], z_torch[:, 2 * d:3 * d]], axis=1)
     roundtrip = from_pytorch_layout(weight_ih, weight_hh, bias_ih, bias_hh)
     return float(max(np.abs(roundtrip - W).max(), np.abs(z_torch - z_ours).max()))
 
@@ -915,7 +940,8 @@ def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
 
 def _check_real(name, value):
     """Scalars like ``forget_bias`` and ``gain``: a finite real number, not a bool."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if (isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
@@ -939,7 +965,8 @@ def _matrix_shape(shape):
 
 
 def xavier_uniform(shape, *, rng=None, dtype=np.float64):
-    """Xavier (Glorot) uniform initialization: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
+    """Xavier (Glorot) uniform initialization: ``U(-a, a)`` with
+    ``a = sqrt(6 / (fan_in + fan_out))``.
 
     Row-vector convention: a ``(fan_in, fan_out)`` matrix ``M`` maps ``x (..., fan_in)`` to
     ``x @ M (..., fan_out)``. The variance ``a^2 / 3 = 2 / (fan_in + fan_out)`` is the
@@ -1068,7 +1095,8 @@ def _split_gates(W, input_size):
     """The fused ``W`` -> per-gate parameters (fresh arrays), keyed like ``_CELL_PARAMS``."""
     d = W.shape[1] // 4
     params = {}
-    for part, rows in (("W_x", slice(1, 1 + input_size)), ("W_h", slice(1 + input_size, None)), ("b_", 0)):
+    for part, rows in (("W_x", slice(1, 1 + input_size)), ("W_h", slice(1 + input_size, None)),
+                       ("b_", 0)):
         for k, gate in enumerate(_GATES):
             params[part + gate] = W[rows, k * d:(k + 1) * d].copy()  # column block k of those rows
     return params
@@ -1179,10 +1207,10 @@ class LSTMCell:
         ValueError: x must have shape (batch, input_size) = (any, 2); got (2, 1)
         """
         x, h_prev, c_prev = self._check_step_inputs(x, h_prev, c_prev)
-        i = sigmoid(x @ self.W_xi + h_prev @ self.W_hi + self.b_i)  # (b, d)  input gate       eq-gates
-        f = sigmoid(x @ self.W_xf + h_prev @ self.W_hf + self.b_f)  # (b, d)  forget gate      eq-gates
-        o = sigmoid(x @ self.W_xo + h_prev @ self.W_ho + self.b_o)  # (b, d)  output gate      eq-gates
-        g = np.tanh(x @ self.W_xg + h_prev @ self.W_hg + self.b_g)  # (b, d)  candidate        eq-gates
+        i = sigmoid(x @ self.W_xi + h_prev @ self.W_hi + self.b_i)  # (b, d)  input gate   eq-gates
+        f = sigmoid(x @ self.W_xf + h_prev @ self.W_hf + self.b_f)  # (b, d)  forget gate  eq-gates
+        o = sigmoid(x @ self.W_xo + h_prev @ self.W_ho + self.b_o)  # (b, d)  output gate  eq-gates
+        g = np.tanh(x @ self.W_xg + h_prev @ self.W_hg + self.b_g)  # (b, d)  candidate    eq-gates
         c = f * c_prev + i * g  # (b, d)  eq-cell
         h = o * np.tanh(c)  # (b, d)  eq-hidden
         return h, c
@@ -1378,7 +1406,8 @@ class LSTM:
         >>> model = LSTM(3, 4, output_size=2, rng=0)
         >>> params = model.get_params()
         >>> list(params)
-        ['W_xi', 'W_xf', 'W_xo', 'W_xg', 'W_hi', 'W_hf', 'W_ho', 'W_hg', 'b_i', 'b_f', 'b_o', 'b_g', 'W_y', 'b_y']
+        ['W_xi', 'W_xf', 'W_xo', 'W_xg', 'W_hi', 'W_hf', 'W_ho', 'W_hg',
+         'b_i', 'b_f', 'b_o', 'b_g', 'W_y', 'b_y']
         >>> params["b_f"] += 1.0                                  # a copy: the model is unchanged
         >>> model.cell.b_f.tolist()
         [1.0, 1.0, 1.0, 1.0]
@@ -1419,19 +1448,22 @@ class LSTM:
         ValueError: params['b_f'] must have shape (hidden_size,) = (4,); got (5,)
         """
         if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a dict of arrays like get_params(); got {type(params).__name__}")
+            raise TypeError(f"params must be a dict of arrays like get_params(); "
+                            f"got {type(params).__name__}")
         shapes = _model_shapes(self.input_size, self.hidden_size, self.output_size)
         unknown, missing = sorted(set(params) - set(shapes)), [k for k in shapes if k not in params]
         if unknown or missing:
             raise ValueError(f"params must have exactly the names {list(shapes)}; "
                              f"unknown: {unknown}, missing: {missing}")
-        meanings = {"W_x": "(input_size, hidden_size)", "W_h": "(hidden_size, hidden_size)", "b_": "(hidden_size,)",
-                    "W_y": "(hidden_size, output_size)", "b_y": "(output_size,)"}
+        meanings = {"W_x": "(input_size, hidden_size)", "W_h": "(hidden_size, hidden_size)",
+                    "b_": "(hidden_size,)", "W_y": "(hidden_size, output_size)",
+                    "b_y": "(output_size,)"}
         checked = {}
         for name, shape in shapes.items():
             value = _as_float_array(f"params[{name!r}]", params[name])
             if value.dtype != self.dtype:
-                raise TypeError(f"params[{name!r}] must have the model's dtype {self.dtype}; got {value.dtype}")
+                raise TypeError(f"params[{name!r}] must have the model's dtype {self.dtype}; "
+                                f"got {value.dtype}")
             meaning = meanings[name] if name in meanings else meanings[name[:-1]]
             _check_shape(f"params[{name!r}]", value, shape, meaning)
             checked[name] = value.copy()
@@ -1439,7 +1471,7 @@ class LSTM:
         if self.output_size is not None:
             self.W_y, self.b_y = checked["W_y"], checked["b_y"]
 
-    # -- forward and backward ------------------------------------------------------------------------
+    # -- forward and backward ----------------------------------------------------------------------
 
     def forward(self, X, return_sequences=True, return_state=False, h0=None, c0=None):
         """Run the model over a batch of sequences, batch first.
@@ -1471,7 +1503,7 @@ class LSTM:
         Examples
         --------
         >>> model = LSTM(3, 4, output_size=2, rng=0)
-        >>> X = np.arange(2 * 6 * 3).reshape(2, 6, 3) / 36       # (batch=2, seq_len=6, input_size=3)
+        >>> X = np.arange(2 * 6 * 3).reshape(2, 6, 3) / 36      # (batch=2, seq_len=6, input_size=3)
         >>> Y, h, c = model.forward(X, return_state=True)
         >>> Y.shape, h.shape, c.shape
         ((2, 6, 2), (2, 4), (2, 4))
@@ -1487,19 +1519,23 @@ class LSTM:
         """
         X = _as_float_array("X", X)
         if X.ndim != 3:
-            raise ValueError(f"X must have shape (batch, seq_len, input_size), batch first, with 3 dimensions; "
-                             f"got shape {X.shape}")
+            raise ValueError(f"X must have shape (batch, seq_len, input_size), batch first, "
+                             f"with 3 dimensions; got shape {X.shape}")
         _check_shape("X", X, (None, None, self.input_size), "(batch, seq_len, input_size)")
         if X.size == 0:
-            raise ValueError(f"X must hold at least one sequence of at least one step; got shape {X.shape}")
+            raise ValueError(f"X must hold at least one sequence of at least one step; "
+                             f"got shape {X.shape}")
         _check_flag("return_sequences", return_sequences)
         _check_flag("return_state", return_state)
-        X_tm = X.transpose(1, 0, 2).copy()  # (n, b, input_size)  time-major, and private to the cache
+        # time-major, and private to the cache
+        X_tm = X.transpose(1, 0, 2).copy()  # (n, b, input_size)
         H, c, h, cache = forward(X_tm, self.cell.to_weights(), c0, h0)  # H: (n, b, d)
         W_y, b_y = (None, None) if self.W_y is None else (self.W_y.copy(), self.b_y.copy())
         outputs = H.transpose(1, 0, 2) if return_sequences else H[-1]  # (b, n, d) or (b, d)
-        Y = outputs.copy() if W_y is None else outputs @ W_y + b_y  # eq-output: (b, n, out) or (b, out)
-        self._last = {"cache": cache, "H": H, "W_y": W_y, "Y_shape": Y.shape, "return_sequences": return_sequences}
+        # eq-output
+        Y = outputs.copy() if W_y is None else outputs @ W_y + b_y  # (b, n, out) or (b, out)
+        self._last = {"cache": cache, "H": H, "W_y": W_y, "Y_shape": Y.shape,
+                      "return_sequences": return_sequences}
         return (Y, h, c) if return_state else Y
 
     def backward(self, dY, dh=None, dc=None):
@@ -1529,7 +1565,7 @@ class LSTM:
         Examples
         --------
         >>> model = LSTM(2, 3, output_size=1, rng=0)
-        >>> X = np.arange(1 * 4 * 2).reshape(1, 4, 2) / 8        # (batch=1, seq_len=4, input_size=2)
+        >>> X = np.arange(1 * 4 * 2).reshape(1, 4, 2) / 8       # (batch=1, seq_len=4, input_size=2)
         >>> y = model.forward(X, return_sequences=False)          # (1, 1): the last step
         >>> dX = model.backward(np.ones_like(y))                   # gradients of y.sum()
         >>> dX.shape, sorted(model.grads)[:3]
@@ -1548,7 +1584,9 @@ class LSTM:
         True
         """
         if self._last is None:
-            raise ValueError("backward needs a forward call first: it differentiates the last forward")
+            raise ValueError(
+                "backward needs a forward call first: it differentiates the last forward"
+            )
         last = self._last
         H, W_y = last["H"], last["W_y"]  # (n, b, d), (d, out) or None
         n, b, d = H.shape  # time, batch, hidden
@@ -1556,7 +1594,8 @@ class LSTM:
         meaning = "(batch, seq_len, out)" if last["return_sequences"] else "(batch, out)"
         _check_shape("dY", dY, last["Y_shape"], meaning + " like the last forward's output")
         dY = dY.astype(H.dtype, copy=False)
-        dh, dc = (self._state_gradient(name, value, b, H.dtype) for name, value in (("dh", dh), ("dc", dc)))
+        dh, dc = (self._state_gradient(name, value, b, H.dtype)
+                  for name, value in (("dh", dh), ("dc", dc)))
 
         grads = {}
         if last["return_sequences"]:
@@ -1579,13 +1618,15 @@ class LSTM:
         if value is None:
             return np.zeros((b, self.hidden_size), dtype=dtype)
         value = _as_float_array(name, value)
-        _check_shape(name, value, (b, self.hidden_size), "(batch, hidden_size) like the last forward's state")
+        _check_shape(name, value, (b, self.hidden_size),
+                     "(batch, hidden_size) like the last forward's state")
         return value.astype(dtype, copy=False)
 
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the sizes and every parameter to one ``.npz`` file (NumPy adds ``.npz`` if missing).
+        """Write the sizes and every parameter to one ``.npz`` file
+        (NumPy adds ``.npz`` if missing).
 
         The file holds the arrays of :meth:`get_params`, ``"sizes"`` = ``[input_size,
         hidden_size, output_size or 0]`` and ``"format"``, a marker :meth:`load` checks. No
@@ -1658,18 +1699,25 @@ class LSTM:
             raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got {marker!r}")
         sizes = arrays.pop("sizes", None)
         if sizes is None or sizes.shape != (3,) or sizes.dtype.kind not in "iu":
-            raise ValueError(f"'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]; got {sizes!r}")
+            raise ValueError(
+                f"'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]; "
+                f"got {sizes!r}"
+            )
         input_size, hidden_size, output_size = (int(s) for s in sizes)
         output_size = output_size or None
-        # Shapes first, so that tampered sizes cannot make the constructor allocate more than the file holds.
+        # Shapes first, so that tampered sizes cannot make the constructor allocate more than
+        # the file holds.
         for name, shape in _model_shapes(input_size, hidden_size, output_size).items():
             if name not in arrays or arrays[name].shape != shape:
                 found = arrays[name].shape if name in arrays else "no such entry"
-                raise ValueError(f"entry {name!r} must have shape {shape} for sizes {sizes.tolist()}; got {found}")
-            if arrays[name].dtype != arrays["W_xi"].dtype:  # save writes one floating dtype throughout
-                raise ValueError(f"entry {name!r} must have dtype {arrays['W_xi'].dtype} like 'W_xi'; "
-                                 f"got {arrays[name].dtype}")
-        model = cls(input_size, hidden_size, output_size, rng=0, dtype=_float_dtype(arrays["W_xi"].dtype))
+                raise ValueError(f"entry {name!r} must have shape {shape} "
+                                 f"for sizes {sizes.tolist()}; got {found}")
+            # save writes one floating dtype throughout
+            if arrays[name].dtype != arrays["W_xi"].dtype:
+                raise ValueError(f"entry {name!r} must have dtype {arrays['W_xi'].dtype} "
+                                 f"like 'W_xi'; got {arrays[name].dtype}")
+        model = cls(input_size, hidden_size, output_size, rng=0,
+                    dtype=_float_dtype(arrays["W_xi"].dtype))
         model.set_params(arrays)  # checks every name, shape and dtype again, and no extra names
         return model
 
@@ -1679,7 +1727,8 @@ def _read_npz(file, path):
     of plain arrays."""
     try:
         archive = np.load(file, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as error:  # pickled, empty, or not NumPy at all
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:
+        # pickled, empty, or not NumPy at all
         raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):  # a single .npy array
         raise ValueError(f"{path} is not an LSTM file written by LSTM.save: not an .npz archive")
@@ -1688,9 +1737,11 @@ def _read_npz(file, path):
         for key in archive.files:
             try:
                 arrays[key] = archive[key]
-            except (ValueError, EOFError, zipfile.BadZipFile) as error:  # ValueError: an object array
-                raise ValueError(f"{path}: entry {key!r} is not a plain array, refused (pickled objects are "
-                                 f"never loaded: unpickling can run arbitrary code): {error}") from error
+            except (ValueError, EOFError, zipfile.BadZipFile) as error:
+                # ValueError: an object array
+                raise ValueError(f"{path}: entry {key!r} is not a plain array, refused "
+                                 f"(pickled objects are never loaded: unpickling can run "
+                                 f"arbitrary code): {error}") from error
     return arrays
 
 
@@ -1712,14 +1763,16 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
     >>> errors = check_model_gradients()
     >>> sorted(errors)[:4], len(errors)                     # 14 parameters and X
     (['W_hf', 'W_hg', 'W_hi', 'W_ho'], 15)
-    >>> all(e < 1e-6 for e in check_model_gradients(return_sequences=False, output_size=None).values())
+    >>> all(e < 1e-6 for e in
+    ...     check_model_gradients(return_sequences=False, output_size=None).values())
     True
     """
     rng = np.random.default_rng(seed)
     model = LSTM(input_size, hidden_size, output_size, rng=rng)
     params = model.get_params()
     for k in _GATES:
-        params[f"b_{k}"] = params[f"b_{k}"] + 0.1 * rng.standard_normal(hidden_size)  # exercise every bias
+        # exercise every bias
+        params[f"b_{k}"] = params[f"b_{k}"] + 0.1 * rng.standard_normal(hidden_size)
     model.set_params(params)
     X = rng.standard_normal((batch, seq_len, input_size))
     h0, c0, Rh, Rc = rng.standard_normal((4, batch, hidden_size))
@@ -1743,7 +1796,8 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
             return loss(**{**point, name: v})
 
         a, numeric = analytic[name], numerical_gradient(loss_of, value, delta)
-        errors[name] = float(np.max(np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
+        errors[name] = float(np.max(
+            np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)))
     return errors
 
 
@@ -1784,7 +1838,8 @@ def _self_check(out=sys.stdout):
         failures += not ok
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {shown}", file=out)
     total = len(_checks())
-    verdict = f"all {total} checks passed" if failures == 0 else f"{failures} of {total} checks FAILED"
+    verdict = (f"all {total} checks passed" if failures == 0
+               else f"{failures} of {total} checks FAILED")
     print(f"lstm_reference {__version__} (NumPy {np.__version__}): {verdict}", file=out)
     return 0 if failures == 0 else 1
 

@@ -80,20 +80,26 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny and small only, ~0.1 s per contender per config")
-    p.add_argument("--sizes", nargs="+", help="names (tiny small medium large) or NxBxIxD; default: all")
+    p.add_argument("--sizes", nargs="+",
+                   help="names (tiny small medium large) or NxBxIxD; default: all")
     p.add_argument("--dtypes", nargs="+", default=list(DTYPES), help="float64 and/or float32")
-    p.add_argument("--threads", nargs="+", default=["1", "2"], help="BLAS thread counts, one child each")
+    p.add_argument("--threads", nargs="+", default=["1", "2"],
+                   help="BLAS thread counts, one child each")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     p.add_argument("--target-seconds", type=float,
-                   help="time per contender per config that sets the repeats (default 1, quick 0.1)")
+                   help="time per contender per config that sets the repeats "
+                        "(default 1, quick 0.1)")
     p.add_argument("--min-repeats", type=int, help="default 5 (quick 3)")
     p.add_argument("--max-repeats", type=int, help="default 300 (quick 50)")
     p.add_argument("--no-torch", action="store_true", help="leave torch out even if it imports")
     p.add_argument("--module", help="benchmark this lstm_reference.py instead of the repository's")
     p.add_argument("--json", metavar="PATH", help="also write the raw results (every sample) here")
-    p.add_argument("--from-json", metavar="PATH", help="print the report of a run saved with --json; run nothing")
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # internal: one thread count
-    p.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)  # internal: measure memory
+    p.add_argument("--from-json", metavar="PATH",
+                   help="print the report of a run saved with --json; run nothing")
+    # internal: one thread count
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    # internal: measure memory
+    p.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)  # internal: where a child writes its JSON
     args = p.parse_args(argv)
 
@@ -144,12 +150,12 @@ def main(argv=None):
     for position, threads in enumerate(args.threads):
         run, status = run_child(args, threads, measure_memory=position == 0)
         if status == EXIT_DISAGREE:
-            print("\nABORTED: the contenders disagree numerically (see above). No timings reported.",
-                  file=sys.stderr)
+            print("\nABORTED: the contenders disagree numerically (see above). "
+                  "No timings reported.", file=sys.stderr)
             return 1
         if status != 0:
-            print(f"\nABORTED: the benchmark child for {threads} thread(s) failed (status {status}).",
-                  file=sys.stderr)
+            print(f"\nABORTED: the benchmark child for {threads} thread(s) failed "
+                  f"(status {status}).", file=sys.stderr)
             return status
         runs.append(run)
     print(report(runs, args))
@@ -189,7 +195,8 @@ def run_child(args, threads, measure_memory):
 
 
 def _cpu_seconds():
-    """(CPU seconds the whole machine spent busy, CPU seconds our children used, wall time), or None.
+    """(CPU seconds the whole machine spent busy, CPU seconds our children used, wall time),
+    or None.
 
     Their difference over a child's run is what everything else took: other processes, or the
     host stealing the virtual CPUs. Linux only (/proc/stat).
@@ -200,7 +207,8 @@ def _cpu_seconds():
             fields = [int(v) for v in f.readline().split()[1:]]
         busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait (steal counts as busy)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return busy / os.sysconf("SC_CLK_TCK"), children.ru_utime + children.ru_stime, time.monotonic()
+        return (busy / os.sysconf("SC_CLK_TCK"), children.ru_utime + children.ru_stime,
+                time.monotonic())
     except (ImportError, OSError, ValueError, IndexError):
         return None
 
@@ -278,7 +286,8 @@ def bench_config(size, dtype, threads, lr, torch, args):
     }
     if args.memory:
         config["memory"] = measure_memory(contenders, shape, dtype)
-    print(f"  {label}: done, {repeats} repeats, {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"  {label}: done, {repeats} repeats, {time.perf_counter() - started:.1f} s",
+          file=sys.stderr)
     return config
 
 
@@ -331,7 +340,8 @@ class Contender:
             state = self.forward()
             p = self.problem
             inputs = {id(p[k]) for k in ("X", "W", "c0", "h0")}
-            kept = {id(a): a for a in state[-1].values() if isinstance(a, np.ndarray) and id(a) not in inputs}
+            kept = {id(a): a for a in state[-1].values()
+                    if isinstance(a, np.ndarray) and id(a) not in inputs}
             self.backward(state)
             return sum(a.nbytes for a in kept.values()), tracemalloc.get_traced_memory()[1]
         finally:
@@ -457,7 +467,8 @@ class Torch(Contender):
         dtype = getattr(torch, p["X"].dtype.name)
         self.lstm = torch.nn.LSTM(input_size, d, dtype=dtype)  # time-major, like ours
         with torch.no_grad():
-            params = (self.lstm.weight_ih_l0, self.lstm.weight_hh_l0, self.lstm.bias_ih_l0, self.lstm.bias_hh_l0)
+            params = (self.lstm.weight_ih_l0, self.lstm.weight_hh_l0,
+                      self.lstm.bias_ih_l0, self.lstm.bias_hh_l0)
             for param, value in zip(params, lr.to_pytorch_layout(p["W"])):
                 param.copy_(torch.from_numpy(value))
         leaf = {k: torch.from_numpy(p[k].copy()).requires_grad_() for k in ("X", "c0", "h0")}
@@ -481,10 +492,12 @@ class Torch(Contender):
         self.backward((out,))
         lstm = self.lstm
         grads = [p.grad.numpy() for p in (lstm.bias_ih_l0, lstm.weight_ih_l0, lstm.weight_hh_l0)]
-        dW_torch = np.concatenate([grads[0][:, None], grads[1], grads[2]], axis=1)  # (4d, rows), i f g o
+        dW_torch = np.concatenate(
+            [grads[0][:, None], grads[1], grads[2]], axis=1)  # (4d, rows), i f g o
         blocks = np.split(dW_torch, 4, axis=0)
         dW = np.concatenate([blocks[k] for k in _OURS_FROM_TORCH]).T  # ours: (rows, 4d), i f o g
-        numpy = {"H": out, "c": c[0], "h": h[0], "dX": self.X.grad, "dc0": self.c0.grad, "dh0": self.h0.grad}
+        numpy = {"H": out, "c": c[0], "h": h[0],
+                 "dX": self.X.grad, "dc0": self.c0.grad, "dh0": self.h0.grad}
         numpy = {k: v.detach().numpy() for k, v in numpy.items()}
         return dict(numpy, dW=dW)
 
@@ -506,7 +519,8 @@ class Torch(Contender):
             return tensor
 
         self.prepare()
-        with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
+                                      profile_memory=True) as prof:
             with self.torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
                 state = self.forward()
             self.backward(state)
@@ -633,7 +647,8 @@ def time_round_robin(contenders, args):
     try:
         one_round(0)
         slowest = max(s["fwd_bwd"][0] for s in samples.values())
-        repeats = min(args.max_repeats, max(args.min_repeats, math.ceil(args.target_seconds / slowest)))
+        repeats = min(args.max_repeats,
+                      max(args.min_repeats, math.ceil(args.target_seconds / slowest)))
         for r in range(1, repeats):
             one_round(r)
     finally:
@@ -667,18 +682,21 @@ def describe_environment(threads, lr, torch):
         "blas": blas_description(),
         "module": f"{os.path.abspath(lr.__file__)} (version {getattr(lr, '__version__', '?')})",
         "threads": threads,
-        "thread_variables": {name: os.environ.get(name) for name in (*THREAD_VARIABLES[:3], "OMP_WAIT_POLICY")},
+        "thread_variables": {name: os.environ.get(name)
+                             for name in (*THREAD_VARIABLES[:3], "OMP_WAIT_POLICY")},
         "torch": None,
     }
     try:
         from threadpoolctl import threadpool_info  # optional: what the loaded libraries really use
-        env["threadpools"] = [f"{i.get('internal_api')} {i.get('version')}: {i.get('num_threads')} threads"
+        env["threadpools"] = [f"{i.get('internal_api')} {i.get('version')}: "
+                              f"{i.get('num_threads')} threads"
                               for i in threadpool_info()]
     except ImportError:
         pass
     if torch is not None:
         env["torch"] = (f"{torch.__version__} ({torch.get_num_threads()} threads, "
-                        f"MKL {torch.backends.mkl.is_available()}, oneDNN {torch.backends.mkldnn.is_available()})")
+                        f"MKL {torch.backends.mkl.is_available()}, "
+                        f"oneDNN {torch.backends.mkldnn.is_available()})")
     return env
 
 
@@ -697,7 +715,8 @@ def blas_description():
     """NumPy's BLAS, from ``show_config`` (a dict from NumPy 1.25 on, printed text before)."""
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return " ".join(str(blas.get(k, "")) for k in ("name", "version", "openblas configuration")).strip()
+        return " ".join(str(blas.get(k, ""))
+                        for k in ("name", "version", "openblas configuration")).strip()
     except TypeError:  # NumPy < 1.25: no mode argument
         text = io.StringIO()
         with redirect_stdout(text):
@@ -723,9 +742,10 @@ def report(runs, args):
     memory = [c for c in configs if "memory" in c]
     if memory:
         parts += [heading("Memory (MB)", md),
-                  "cache: arrays forward keeps for backward, excluding the inputs; 7nbd: 7*n*b*d numbers; "
-                  "peak: allocated during forward+backward (NumPy via tracemalloc, torch via its profiler, "
-                  "approximate).\n",
+                  "cache: arrays forward keeps for backward, excluding the inputs; "
+                  "7nbd: 7*n*b*d numbers; "
+                  "peak: allocated during forward+backward (NumPy via tracemalloc, "
+                  "torch via its profiler, approximate).\n",
                   table(*memory_table(memory), md)]
     parts += [heading("Targets (forward+backward, 1 thread)", md),
               "floor: the ratio if ours ran at the GEMM roofline (gemm time / the other's time).\n",
@@ -752,14 +772,18 @@ def environment_text(runs, md):
             + (f"; threadpoolctl: {', '.join(run['environment']['threadpools'])}"
                if run["environment"].get("threadpools") else "") + ")"
             for run in runs),
-        "timing: median over the repeats; contenders interleaved round-robin, start rotated each repeat",
-        "other work during the run, in busy cores (other processes, or the host's steal; 0 when quiet): "
-        + ", ".join(f"{run['environment']['threads']} thread(s): {run['environment'].get('other_load', '?')}"
+        "timing: median over the repeats; contenders interleaved round-robin, "
+        "start rotated each repeat",
+        "other work during the run, in busy cores (other processes, or the host's steal; "
+        "0 when quiet): "
+        + ", ".join(f"{run['environment']['threads']} thread(s): "
+                    f"{run['environment'].get('other_load', '?')}"
                     for run in runs),
     ]
     if any((run["environment"].get("other_load") or 0) > 0.2 for run in runs):
-        lines.append("WARNING: something else was using the CPUs: expect noisy times, and multi-thread rows "
-                     "that mean little (a BLAS thread waiting for a busy core stalls the others)")
+        lines.append("WARNING: something else was using the CPUs: expect noisy times, "
+                     "and multi-thread rows that mean little (a BLAS thread waiting for a busy "
+                     "core stalls the others)")
     title = "LSTM benchmark: lstm_reference vs textbook NumPy vs torch.nn.LSTM vs GEMM roofline"
     if md:
         return f"## {title}\n\n" + "\n".join(f"- {line}" for line in lines)
@@ -824,13 +848,15 @@ def ratio_table(configs):
 
 def memory_table(configs):
     names = [name for name in CONTENDERS if name in configs[0]["memory"]["cache_mb"]]
-    header = ["size", "n,b,I,d", "dtype", "7nbd", "ours cache", "ours excess", *(f"{name} cache" for name in names[1:]),
+    header = ["size", "n,b,I,d", "dtype", "7nbd", "ours cache", "ours excess",
+              *(f"{name} cache" for name in names[1:]),
               *(f"{name} peak" for name in names)]
     rows = []
     for c in configs:
         m = c["memory"]
         rows.append(_config_key(c)[:3] + [
-            fmt_mb(m["model_cache_mb"]), fmt_mb(m["cache_mb"]["ours"]), f"{cache_excess_bd(m):+.1f} bd",
+            fmt_mb(m["model_cache_mb"]), fmt_mb(m["cache_mb"]["ours"]),
+            f"{cache_excess_bd(m):+.1f} bd",
             *(fmt_mb(m["cache_mb"][name]) for name in names[1:]),
             *(fmt_mb(m["peak_mb"][name]) for name in names)])
     return header, rows
@@ -843,7 +869,8 @@ def cache_excess_bd(memory):
 
 
 def fmt_ms(ms):
-    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
+    return (f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 10
+            else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}")
 
 
 def fmt_ratio(r):
@@ -899,13 +926,18 @@ def targets(configs):
     memory = [c for c in configs if "memory" in c]
     big = ("medium", "large")
     return [
-        ("ours/textbook <= 0.70x, float64, medium and large", ratio_checks(at(big, ["float64"]), "textbook", 0.70)),
-        ("ours/textbook <= 0.80x, float32, medium and large", ratio_checks(at(big, ["float32"]), "textbook", 0.80)),
+        ("ours/textbook <= 0.70x, float64, medium and large",
+         ratio_checks(at(big, ["float64"]), "textbook", 0.70)),
+        ("ours/textbook <= 0.80x, float32, medium and large",
+         ratio_checks(at(big, ["float32"]), "textbook", 0.80)),
         ("efficiency >= 0.80 at medium", efficiency_checks(at(["medium"], DTYPES), 0.80)),
         ("efficiency >= 0.85 at large", efficiency_checks(at(["large"], DTYPES), 0.85)),
-        ("ours/torch <= 1.0x, float64, every size", ratio_checks(at(list(SIZES), ["float64"]), "torch", 1.0)),
-        ("ours/torch <= 1.2x, float32, medium and large", ratio_checks(at(big, ["float32"]), "torch", 1.2)),
-        ("faster than torch at tiny and small", ratio_checks(at(["tiny", "small"], DTYPES), "torch", 1.0, True)),
+        ("ours/torch <= 1.0x, float64, every size",
+         ratio_checks(at(list(SIZES), ["float64"]), "torch", 1.0)),
+        ("ours/torch <= 1.2x, float32, medium and large",
+         ratio_checks(at(big, ["float32"]), "torch", 1.2)),
+        ("faster than torch at tiny and small",
+         ratio_checks(at(["tiny", "small"], DTYPES), "torch", 1.0, True)),
         (f"cache <= 7nbd + O(bd) numbers (excess <= {CACHE_SLACK_BD} bd)",
          [(f"{c['size']} {c['dtype']} 7nbd{cache_excess_bd(c['memory']):+.1f}bd",
            cache_excess_bd(c["memory"]) <= CACHE_SLACK_BD) for c in memory]),

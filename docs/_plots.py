@@ -77,7 +77,8 @@ def plot_gates(seq_len=24, seed=2):
     others = [unit for unit in range(4) if unit != k]
     cell_ax.plot(t, C[:, 0, k], color="C3", lw=2.5, label=f"unit {k} (the first symbol)")
     cell_ax.plot(t, C[:, 0, others], color="0.5", lw=1.2)
-    cell_ax.plot([], [], color="0.5", lw=1.2, label="units " + ", ".join(map(str, others)))  # one legend entry
+    # one legend entry
+    cell_ax.plot([], [], color="0.5", lw=1.2, label="units " + ", ".join(map(str, others)))
     cell_ax.set(xlabel="step $t$", ylabel="cell state $c_t$", ylim=(-0.1, 1.1))
     cell_ax.legend(loc="center right", fontsize="small")
     fig.align_ylabels()
@@ -90,8 +91,10 @@ def _main_on_one_thread(demo, **settings):
     memory task's two trainings take 95 s instead of 9 s in a build on 2 cores, one of them
     busy (measured). NumPy reads the thread count when it loads, hence a fresh process.
     """
-    code = f"import json, sys, {demo}; json.dump({demo}.main(**json.loads(sys.argv[1])), sys.stdout)"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    code = (f"import json, sys, {demo}; "
+            f"json.dump({demo}.main(**json.loads(sys.argv[1])), sys.stdout)")
+    env = {**os.environ,
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, "-c", code, json.dumps(settings)], cwd=EXAMPLES, env=env,
                          capture_output=True, text=True)
     if run.returncode != 0:
@@ -126,7 +129,8 @@ def plot_memory_training(iterations=400, forget_biases=(3.0, 1.0), eval_every=25
     loss_ax.legend(fontsize="small")
     accuracy_ax.axhline(result["chance"], color="0.5", ls=":", label="chance")
     accuracy_ax.set(xlabel="iteration", ylabel="held-out accuracy", ylim=(0, 1.05))
-    accuracy_ax.legend(fontsize="small", loc="center right", bbox_to_anchor=(1, 0.42))  # between the curves
+    # between the curves
+    accuracy_ax.legend(fontsize="small", loc="center right", bbox_to_anchor=(1, 0.42))
     fig.tight_layout()
 
 

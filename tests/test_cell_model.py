@@ -26,7 +26,8 @@ def random_model(input_size=3, hidden_size=4, output_size=2, seed=0, dtype=np.fl
     """A model with every parameter random, biases included (so no gradient is trivially zero)."""
     rng = np.random.default_rng(seed)
     model = lr.LSTM(input_size, hidden_size, output_size, rng=rng, dtype=dtype)
-    params = {k: (v + 0.3 * rng.standard_normal(v.shape)).astype(dtype) for k, v in model.get_params().items()}
+    params = {k: (v + 0.3 * rng.standard_normal(v.shape)).astype(dtype)
+              for k, v in model.get_params().items()}
     model.set_params(params)
     return model
 
@@ -34,7 +35,8 @@ def random_model(input_size=3, hidden_size=4, output_size=2, seed=0, dtype=np.fl
 def snapshot(model):
     """Everything that makes up the model's state, copied."""
     return {"params": model.get_params(), "grads": {k: v.copy() for k, v in model.grads.items()},
-            "last": None if model._last is None else (model._last["Y_shape"], model._last["return_sequences"])}
+            "last": (None if model._last is None
+                     else (model._last["Y_shape"], model._last["return_sequences"]))}
 
 
 def assert_same_state(model, before):
@@ -66,11 +68,14 @@ def test_xavier_uniform_bounds_and_statistics(shape):
 
 
 def test_xavier_uniform_rng_and_dtype():
-    assert np.array_equal(lr.xavier_uniform((3, 4), rng=5), lr.xavier_uniform((3, 4), rng=np.random.default_rng(5)))
-    assert not np.array_equal(lr.xavier_uniform((3, 4)), lr.xavier_uniform((3, 4)))  # None: fresh entropy
+    assert np.array_equal(lr.xavier_uniform((3, 4), rng=5),
+                          lr.xavier_uniform((3, 4), rng=np.random.default_rng(5)))
+    # None: fresh entropy
+    assert not np.array_equal(lr.xavier_uniform((3, 4)), lr.xavier_uniform((3, 4)))
     assert lr.xavier_uniform([2, 3], dtype=np.float32).dtype == np.float32
     rng = np.random.default_rng(1)
-    assert not np.array_equal(lr.xavier_uniform((3, 4), rng=rng), lr.xavier_uniform((3, 4), rng=rng))  # stream goes on
+    assert not np.array_equal(lr.xavier_uniform((3, 4), rng=rng),
+                              lr.xavier_uniform((3, 4), rng=rng))  # stream goes on
 
 
 # --- orthogonal -----------------------------------------------------------------------------------
@@ -104,7 +109,8 @@ def test_orthogonal_is_haar_distributed(shape):
 
 def test_orthogonal_dtype_and_rng():
     assert lr.orthogonal((3, 3), dtype=np.float32).dtype == np.float32
-    assert np.array_equal(lr.orthogonal((3, 2), rng=4), lr.orthogonal((3, 2), rng=np.random.default_rng(4)))
+    assert np.array_equal(lr.orthogonal((3, 2), rng=4),
+                          lr.orthogonal((3, 2), rng=np.random.default_rng(4)))
 
 
 INIT_BAD = [
@@ -114,14 +120,17 @@ INIT_BAD = [
     (lambda: lr.xavier_uniform((5.0, 2)), TypeError, r"shape\[0\] must be an integer"),
     (lambda: lr.xavier_uniform((2, 2), rng="seed"), TypeError, "rng must be"),
     (lambda: lr.xavier_uniform((2, 2), rng=-1), ValueError, "rng must be a non-negative seed"),
-    (lambda: lr.xavier_uniform((2, 2), dtype=np.int32), TypeError, "dtype must be a floating-point type"),
-    (lambda: lr.xavier_uniform((2, 2), dtype="nonsense"), TypeError, "dtype must be a floating-point type"),
+    (lambda: lr.xavier_uniform((2, 2), dtype=np.int32), TypeError,
+     "dtype must be a floating-point type"),
+    (lambda: lr.xavier_uniform((2, 2), dtype="nonsense"), TypeError,
+     "dtype must be a floating-point type"),
     (lambda: lr.orthogonal((2, 2, 2)), ValueError, r"shape must be \(rows, columns\)"),
     (lambda: lr.orthogonal((2, True)), TypeError, r"shape\[1\] must be an integer"),
     (lambda: lr.orthogonal((2, 2), gain="1"), TypeError, "gain must be a real number"),
     (lambda: lr.orthogonal((2, 2), gain=np.nan), ValueError, "gain must be finite"),
     (lambda: lr.orthogonal((2, 2), rng=1.5), TypeError, "rng must be"),
-    (lambda: lr.orthogonal((2, 2), dtype=complex), TypeError, "dtype must be a floating-point type"),
+    (lambda: lr.orthogonal((2, 2), dtype=complex), TypeError,
+     "dtype must be a floating-point type"),
 ]
 
 
@@ -131,7 +140,7 @@ def test_initializers_reject_bad_input(call, error, message):
         call()
 
 
-# --- LSTMCell --------------------------------------------------------------------------------------
+# --- LSTMCell -------------------------------------------------------------------------------------
 
 
 def test_cell_initialization():
@@ -251,12 +260,15 @@ def test_cell_default_states_and_dtypes():
 
 
 CELL_FORWARD_BAD = [
-    ("x", np.zeros((2, 3)), ValueError, r"x must have shape \(batch, input_size\) = \(any, 2\); got \(2, 3\)"),
+    ("x", np.zeros((2, 3)), ValueError,
+     r"x must have shape \(batch, input_size\) = \(any, 2\); got \(2, 3\)"),
     ("x", np.zeros(2), ValueError, r"x must have shape \(batch, input_size\)"),
     ("x", np.zeros((1, 2, 2)), ValueError, r"x must have shape \(batch, input_size\)"),
     ("x", np.zeros((2, 2), dtype=complex), TypeError, "x must hold real"),
-    ("h_prev", np.zeros((3, 3)), ValueError, r"h_prev must have shape \(batch, hidden_size\) = \(2, 3\); got \(3, 3\)"),
-    ("c_prev", np.zeros((2, 2)), ValueError, r"c_prev must have shape \(batch, hidden_size\) = \(2, 3\)"),
+    ("h_prev", np.zeros((3, 3)), ValueError,
+     r"h_prev must have shape \(batch, hidden_size\) = \(2, 3\); got \(3, 3\)"),
+    ("c_prev", np.zeros((2, 2)), ValueError,
+     r"c_prev must have shape \(batch, hidden_size\) = \(2, 3\)"),
     ("c_prev", "zeros", TypeError, "c_prev must hold real"),
 ]
 
@@ -265,7 +277,8 @@ CELL_FORWARD_BAD = [
 def test_cell_forward_rejects_bad_input(name, value, error, message):
     cell = lr.LSTMCell(2, 3, rng=0)
     W_before = cell.to_weights()
-    args = {"x": np.ones((2, 2)), "h_prev": np.zeros((2, 3)), "c_prev": np.zeros((2, 3)), name: value}
+    args = {"x": np.ones((2, 2)), "h_prev": np.zeros((2, 3)), "c_prev": np.zeros((2, 3)),
+            name: value}
     with pytest.raises(error, match=message):
         cell.forward(**args)
     assert np.array_equal(cell.to_weights(), W_before)
@@ -285,10 +298,13 @@ def test_cell_never_transposes_a_square_input():
     [
         ({"input_size": 0, "hidden_size": 2}, ValueError, "input_size must be at least 1"),
         ({"input_size": 2, "hidden_size": 2.0}, TypeError, "hidden_size must be an integer"),
-        ({"input_size": 2, "hidden_size": 2, "forget_bias": "1"}, TypeError, "forget_bias must be a real number"),
-        ({"input_size": 2, "hidden_size": 2, "forget_bias": np.inf}, ValueError, "forget_bias must be finite"),
+        ({"input_size": 2, "hidden_size": 2, "forget_bias": "1"}, TypeError,
+         "forget_bias must be a real number"),
+        ({"input_size": 2, "hidden_size": 2, "forget_bias": np.inf}, ValueError,
+         "forget_bias must be finite"),
         ({"input_size": 2, "hidden_size": 2, "rng": "x"}, TypeError, "rng must be"),
-        ({"input_size": 2, "hidden_size": 2, "dtype": np.int64}, TypeError, "dtype must be a floating-point"),
+        ({"input_size": 2, "hidden_size": 2, "dtype": np.int64}, TypeError,
+         "dtype must be a floating-point"),
     ],
 )
 def test_cell_constructor_rejects_bad_input(kwargs, error, message):
@@ -309,7 +325,7 @@ def test_from_weights_rejects_bad_input(W, error, message):
         lr.LSTMCell.from_weights(W)
 
 
-# --- LSTM: gradients -------------------------------------------------------------------------------
+# --- LSTM: gradients ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("output_size", [3, None])
@@ -326,7 +342,8 @@ def test_every_gradient_matches_central_differences(output_size, return_sequence
 @settings(max_examples=10, deadline=None)
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(1, 4),
        st.one_of(st.none(), st.integers(1, 3)), st.booleans(), st.integers(0, 2**32 - 1))
-def test_gradients_over_sizes(batch, seq_len, input_size, hidden_size, output_size, return_sequences, seed):
+def test_gradients_over_sizes(batch, seq_len, input_size, hidden_size, output_size,
+                              return_sequences, seed):
     errors = lr.check_model_gradients(batch, seq_len, input_size, hidden_size, output_size,
                                       return_sequences=return_sequences, seed=seed)
     assert max(errors.values()) < 1e-6, errors
@@ -369,7 +386,7 @@ def test_grads_keys_shapes_and_dtypes():
     assert dX.dtype == np.float32 and all(g.dtype == np.float32 for g in model32.grads.values())
 
 
-# --- LSTM: forward ---------------------------------------------------------------------------------
+# --- LSTM: forward --------------------------------------------------------------------------------
 
 
 def step_by_hand(model, X, h0=None, c0=None):
@@ -416,7 +433,8 @@ def test_feeding_the_state_back_continues_the_sequence(split):
     Y, h, c = model.forward(X, return_state=True)
     Y1, h1, c1 = model.forward(X[:, :split], return_state=True)
     Y2, h2, c2 = model.forward(X[:, split:], return_state=True, h0=h1, c0=c1)
-    assert max(max_abs_diff(np.concatenate([Y1, Y2], axis=1), Y), max_abs_diff(h2, h), max_abs_diff(c2, c)) < 1e-14
+    assert max(max_abs_diff(np.concatenate([Y1, Y2], axis=1), Y), max_abs_diff(h2, h),
+               max_abs_diff(c2, c)) < 1e-14
     Y2_fresh = model.forward(X[:, split:])  # without the state: a different sequence
     assert max_abs_diff(Y2_fresh, Y[:, split:]) > 1e-3
 
@@ -457,7 +475,7 @@ def test_integer_and_list_inputs_are_accepted():
     assert Y.dtype == np.float64 and np.array_equal(Y, model.forward(np.array(X, dtype=float)))
 
 
-# --- LSTM: parameters ------------------------------------------------------------------------------
+# --- LSTM: parameters -----------------------------------------------------------------------------
 
 
 def test_get_params_returns_copies_and_set_params_stores_copies():
@@ -480,11 +498,14 @@ SET_PARAMS_BAD = [
     (lambda p: {**p, "W_xo": np.zeros((4, 3))}, ValueError,
      r"params\['W_xo'\] must have shape \(input_size, hidden_size\) = \(3, 4\); got \(4, 3\)"),
     (lambda p: {**p, "W_hg": np.zeros((4, 4, 1))}, ValueError, r"params\['W_hg'\] must have shape"),
-    (lambda p: {**p, "W_y": np.zeros((4, 3))}, ValueError, r"params\['W_y'\] must have shape .*\(4, 2\)"),
-    (lambda p: {**p, "b_y": np.zeros(3)}, ValueError, r"params\['b_y'\] must have shape \(output_size,\) = \(2,\)"),
+    (lambda p: {**p, "W_y": np.zeros((4, 3))}, ValueError,
+     r"params\['W_y'\] must have shape .*\(4, 2\)"),
+    (lambda p: {**p, "b_y": np.zeros(3)}, ValueError,
+     r"params\['b_y'\] must have shape \(output_size,\) = \(2,\)"),
     (lambda p: {**p, "b_i": np.zeros(4, dtype=np.float32)}, TypeError,
      r"params\['b_i'\] must have the model's dtype float64; got float32"),
-    (lambda p: {**p, "b_o": np.zeros(4, dtype=complex)}, TypeError, r"params\['b_o'\] must hold real"),
+    (lambda p: {**p, "b_o": np.zeros(4, dtype=complex)}, TypeError,
+     r"params\['b_o'\] must hold real"),
     (lambda p: {**p, "W_hf": "weights"}, TypeError, r"params\['W_hf'\] must hold real"),
 ]
 
@@ -501,7 +522,7 @@ def test_set_params_rejects_bad_input_and_changes_nothing(tamper, error, message
     assert_same_state(model, before)
 
 
-# --- LSTM: bad input to forward and backward -------------------------------------------------------
+# --- LSTM: bad input to forward and backward ------------------------------------------------------
 
 
 def forward_args():
@@ -511,18 +532,23 @@ def forward_args():
 
 
 FORWARD_BAD = [
-    ("X", np.zeros((5, 3)), ValueError, r"X must have shape \(batch, seq_len, input_size\), batch first"),
+    ("X", np.zeros((5, 3)), ValueError,
+     r"X must have shape \(batch, seq_len, input_size\), batch first"),
     ("X", np.zeros((2, 5, 3, 1)), ValueError, r"X must have shape \(batch, seq_len, input_size\)"),
-    ("X", np.zeros((2, 5, 4)), ValueError, r"X must have shape \(batch, seq_len, input_size\) = \(any, any, 3\)"),
-    ("X", np.zeros((2, 0, 3)), ValueError, "X must hold at least one sequence of at least one step"),
+    ("X", np.zeros((2, 5, 4)), ValueError,
+     r"X must have shape \(batch, seq_len, input_size\) = \(any, any, 3\)"),
+    ("X", np.zeros((2, 0, 3)), ValueError,
+     "X must hold at least one sequence of at least one step"),
     ("X", np.zeros((2, 5, 3), dtype=complex), TypeError, "X must hold real"),
     ("X", None, TypeError, "X must hold real"),
     ("return_sequences", "yes", TypeError, "return_sequences must be True or False"),
     ("return_sequences", 1, TypeError, "return_sequences must be True or False"),
     ("return_state", None, TypeError, "return_state must be True or False"),
-    ("h0", np.zeros((4, 2)), ValueError, r"h0 must have shape \(batch, hidden_size\) = \(2, 4\); got \(4, 2\)"),
+    ("h0", np.zeros((4, 2)), ValueError,
+     r"h0 must have shape \(batch, hidden_size\) = \(2, 4\); got \(4, 2\)"),
     ("h0", np.zeros(4), ValueError, r"h0 must have shape \(batch, hidden_size\)"),
-    ("c0", np.zeros((3, 4)), ValueError, r"c0 must have shape \(batch, hidden_size\) = \(2, 4\); got \(3, 4\)"),
+    ("c0", np.zeros((3, 4)), ValueError,
+     r"c0 must have shape \(batch, hidden_size\) = \(2, 4\); got \(3, 4\)"),
     ("c0", np.zeros((2, 4), dtype=complex), TypeError, "c0 must hold real"),
 ]
 
@@ -560,12 +586,15 @@ def test_the_time_major_layout_is_refused_not_transposed():
 
 BACKWARD_BAD = [
     ("dY", np.zeros((2, 5, 3)), ValueError,
-     r"dY must have shape \(batch, seq_len, out\) like the last forward's output = \(2, 5, 2\); got \(2, 5, 3\)"),
+     r"dY must have shape \(batch, seq_len, out\) like the last forward's output "
+     r"= \(2, 5, 2\); got \(2, 5, 3\)"),
     ("dY", np.zeros((2, 2)), ValueError, r"dY must have shape .*= \(2, 5, 2\); got \(2, 2\)"),
     ("dY", np.zeros((5, 2, 2)), ValueError, r"dY must have shape .*\(2, 5, 2\); got \(5, 2, 2\)"),
     ("dY", np.zeros((2, 5, 2), dtype=complex), TypeError, "dY must hold real"),
-    ("dh", np.zeros((2, 3)), ValueError, r"dh must have shape \(batch, hidden_size\).* = \(2, 4\); got \(2, 3\)"),
-    ("dc", np.zeros((4, 2)), ValueError, r"dc must have shape \(batch, hidden_size\).* = \(2, 4\); got \(4, 2\)"),
+    ("dh", np.zeros((2, 3)), ValueError,
+     r"dh must have shape \(batch, hidden_size\).* = \(2, 4\); got \(2, 3\)"),
+    ("dc", np.zeros((4, 2)), ValueError,
+     r"dc must have shape \(batch, hidden_size\).* = \(2, 4\); got \(4, 2\)"),
     ("dc", "zeros", TypeError, "dc must hold real"),
 ]
 
@@ -587,7 +616,8 @@ def test_dY_must_match_the_last_forward_not_an_earlier_one():
     X = forward_args()["X"]
     model.forward(X)  # (2, 5, 2)
     model.forward(X, return_sequences=False)  # (2, 2): now the last one
-    with pytest.raises(ValueError, match=r"dY must have shape \(batch, out\) like the last forward's output"):
+    with pytest.raises(ValueError,
+                       match=r"dY must have shape \(batch, out\) like the last forward's output"):
         model.backward(np.ones((2, 5, 2)))
     assert model.backward(np.ones((2, 2))).shape == (2, 5, 3)
 
@@ -617,13 +647,15 @@ def test_model_constructor_rejects_bad_input(kwargs, error, message):
         lr.LSTM(**{"input_size": 3, "hidden_size": 4, **kwargs})
 
 
-# --- No mutation -----------------------------------------------------------------------------------
+# --- No mutation ----------------------------------------------------------------------------------
 
 
 def test_no_argument_is_modified():
     rng = np.random.default_rng(22)
-    X, h0, c0 = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
-    dY, dh, dc = rng.standard_normal((2, 5, 2)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    X, h0, c0 = (rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4)),
+                 rng.standard_normal((2, 4)))
+    dY, dh, dc = (rng.standard_normal((2, 5, 2)), rng.standard_normal((2, 4)),
+                  rng.standard_normal((2, 4)))
     W = lr.init_weights(3, 4, rng=0)
     x, h_prev, c_prev = X[:, 0].copy(), h0.copy(), c0.copy()
     model = random_model()
@@ -642,17 +674,19 @@ def test_no_argument_is_modified():
         assert a.flags.writeable
 
 
-# --- Files -----------------------------------------------------------------------------------------
+# --- Files ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("output_size, dtype", [(2, np.float64), (None, np.float64), (3, np.float32)])
+@pytest.mark.parametrize("output_size, dtype",
+                         [(2, np.float64), (None, np.float64), (3, np.float32)])
 def test_save_load_round_trip_is_bit_for_bit(tmp_path, output_size, dtype):
     model = random_model(output_size=output_size, dtype=dtype)
     X = np.random.default_rng(23).standard_normal((2, 6, 3)).astype(dtype)
     path = tmp_path / "model.npz"
     model.save(path)
     loaded = lr.LSTM.load(path)
-    assert (loaded.input_size, loaded.hidden_size, loaded.output_size, loaded.dtype) == (3, 4, output_size, dtype)
+    assert ((loaded.input_size, loaded.hidden_size, loaded.output_size, loaded.dtype)
+            == (3, 4, output_size, dtype))
     for k, v in model.get_params().items():
         assert np.array_equal(loaded.get_params()[k], v) and loaded.get_params()[k].dtype == dtype
     assert np.array_equal(loaded.forward(X), model.forward(X))
@@ -682,16 +716,22 @@ def saved_arrays(tmp_path):
         (lambda a: {**a, "sizes": np.array([3.0, 4.0, 2.0])}, "'sizes' must be 3 integers"),
         (lambda a: {k: v for k, v in a.items() if k != "sizes"}, "'sizes' must be 3 integers"),
         (lambda a: {**a, "sizes": np.array([3, 5, 2])}, r"entry 'W_xi' must have shape \(3, 5\)"),
-        (lambda a: {**a, "sizes": np.array([3, 4, 10**9])}, r"entry 'W_y' must have shape \(4, 1000000000\)"),
-        (lambda a: {**a, "W_hg": a["W_hg"][:, :3]}, r"entry 'W_hg' must have shape \(4, 4\) .*got \(4, 3\)"),
+        (lambda a: {**a, "sizes": np.array([3, 4, 10**9])},
+         r"entry 'W_y' must have shape \(4, 1000000000\)"),
+        (lambda a: {**a, "W_hg": a["W_hg"][:, :3]},
+         r"entry 'W_hg' must have shape \(4, 4\) .*got \(4, 3\)"),
         (lambda a: {**a, "b_y": a["b_y"][None]}, r"entry 'b_y' must have shape \(2,\)"),
-        (lambda a: {k: v for k, v in a.items() if k != "W_ho"}, "entry 'W_ho' must have shape.*no such entry"),
+        (lambda a: {k: v for k, v in a.items() if k != "W_ho"},
+         "entry 'W_ho' must have shape.*no such entry"),
         (lambda a: {**a, "extra": np.zeros(3)}, r"unknown: \['extra'\]"),
-        (lambda a: {**a, "W_xi": a["W_xi"].astype(np.float32)}, "entry 'W_xf' must have dtype float32 like 'W_xi'"),
+        (lambda a: {**a, "W_xi": a["W_xi"].astype(np.float32)},
+         "entry 'W_xf' must have dtype float32 like 'W_xi'"),
         (lambda a: {k: v.astype(np.int64) if k.startswith(("W", "b")) else v for k, v in a.items()},
          "dtype must be a floating-point type; got int64"),
-        (lambda a: {**a, "b_i": a["b_i"].astype(np.int64)}, "entry 'b_i' must have dtype float64 like 'W_xi'"),
-        (lambda a: {**a, "b_i": a["b_i"].astype(np.float32)}, "entry 'b_i' must have dtype float64 like 'W_xi'"),
+        (lambda a: {**a, "b_i": a["b_i"].astype(np.int64)},
+         "entry 'b_i' must have dtype float64 like 'W_xi'"),
+        (lambda a: {**a, "b_i": a["b_i"].astype(np.float32)},
+         "entry 'b_i' must have dtype float64 like 'W_xi'"),
     ],
 )
 def test_load_rejects_tampered_and_foreign_files(tmp_path, tamper, message):
@@ -714,7 +754,8 @@ def test_load_refuses_pickled_payloads(tmp_path):
     np.savez(extra, **{**arrays, "note": np.array([Payload()], dtype=object)})
     whole.write_bytes(pickle.dumps({"W_xi": arrays["W_xi"]}))
     for path, entry in ((as_entry, "W_xi"), (extra, "note")):
-        with pytest.raises(ValueError, match=f"entry '{entry}' is not a plain array, refused .*pickle"):
+        with pytest.raises(ValueError,
+                           match=f"entry '{entry}' is not a plain array, refused .*pickle"):
             lr.LSTM.load(path)
     with pytest.raises(ValueError, match="is not an LSTM file written by LSTM.save"):
         lr.LSTM.load(whole)

@@ -228,7 +228,8 @@ def test_cache_holds_about_seven_nbd_numbers_and_no_copy_of_X():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_never_warns_and_matches_two_branch_form(dtype):
     info = np.finfo(dtype)
-    x = np.concatenate([np.linspace(-50, 50, 1001), [info.min, -1e4, -100, 100, 1e4, info.max]]).astype(dtype)
+    x = np.concatenate([np.linspace(-50, 50, 1001),
+                        [info.min, -1e4, -100, 100, 1e4, info.max]]).astype(dtype)
     with np.errstate(all="raise"):
         s = lr.sigmoid(x)
     assert s.dtype == dtype
@@ -255,7 +256,8 @@ def test_init_weights_layout_and_statistics():
 
 
 def test_init_weights_rng_forms():
-    assert np.array_equal(lr.init_weights(3, 2, rng=5), lr.init_weights(3, 2, rng=np.random.default_rng(5)))
+    assert np.array_equal(lr.init_weights(3, 2, rng=5),
+                          lr.init_weights(3, 2, rng=np.random.default_rng(5)))
     assert not np.array_equal(lr.init_weights(3, 2), lr.init_weights(3, 2))  # None: fresh entropy
     assert lr.init_weights(3, 2, dtype=np.float32).dtype == np.float32
 
@@ -330,8 +332,10 @@ FORWARD_CASES = [
     ("W", np.zeros((5, 20)), ValueError, r"W must have shape .*at least 7, 20.*\(5, 20\)"),
     ("W", np.zeros((11, 20, 1)), ValueError, r"W must have shape"),
     ("W", np.zeros((12, 20)), ValueError, r"X must have shape .*\(any, any, 6\); got \(3, 2, 4\)"),
-    ("c0", np.zeros((5, 2)), ValueError, r"c0 must have shape \(batch, hidden_size\) = \(2, 5\); got \(5, 2\)"),
-    ("h0", np.zeros((2,)), ValueError, r"h0 must have shape \(batch, hidden_size\) = \(2, 5\); got \(2,\)"),
+    ("c0", np.zeros((5, 2)), ValueError,
+     r"c0 must have shape \(batch, hidden_size\) = \(2, 5\); got \(5, 2\)"),
+    ("h0", np.zeros((2,)), ValueError,
+     r"h0 must have shape \(batch, hidden_size\) = \(2, 5\); got \(2,\)"),
     ("h0", np.zeros((2, 5), dtype=complex), TypeError, r"h0 must hold real"),
 ]
 

@@ -42,12 +42,15 @@ def test_chunks_carrying_the_state_equal_one_pass():
 
 
 def test_forget_bias_carries_the_gradient_through_200_steps():
-    result = demo("init_gradient_flow").main(hidden_size=32, batch=4, recurrents=("orthogonal", "normal"))
+    result = demo("init_gradient_flow").main(hidden_size=32, batch=4,
+                                             recurrents=("orthogonal", "normal"))
     first = result["first_step"]
     assert len(result["norms"]["orthogonal"][3.0]) == 200
-    assert first["orthogonal"][3.0] > 1e6 * first["orthogonal"][1.0] > 1e6 * first["orthogonal"][0.0]
+    assert (first["orthogonal"][3.0] > 1e6 * first["orthogonal"][1.0]
+            > 1e6 * first["orthogonal"][0.0])
     assert first["orthogonal"][0.0] < 1e-20  # 0.5 ** 200 on the cell path: vanished
-    assert first["normal"][0.0] > 1e3 * result["last_step"]["normal"][0.0]  # an unscaled W_h explodes
+    # an unscaled W_h explodes
+    assert first["normal"][0.0] > 1e3 * result["last_step"]["normal"][0.0]
 
 
 def test_masked_cell_steps_match_each_sequence_alone():

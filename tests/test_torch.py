@@ -41,7 +41,8 @@ def run_both(n, b, input_size, d, dtype, seed=0):
     rng = np.random.default_rng(seed)
     W = lr.init_weights(input_size, d, rng=rng).astype(dtype)
     W[0] += rng.standard_normal(4 * d).astype(dtype)
-    X, dH = rng.standard_normal((n, b, input_size)).astype(dtype), rng.standard_normal((n, b, d)).astype(dtype)
+    X, dH = (rng.standard_normal((n, b, input_size)).astype(dtype),
+             rng.standard_normal((n, b, d)).astype(dtype))
     c0, h0, dc, dh = (rng.standard_normal((b, d)).astype(dtype) for _ in range(4))
 
     H, c, h, cache = lr.forward(X, W, c0, h0)
@@ -63,7 +64,8 @@ def run_both(n, b, input_size, d, dtype, seed=0):
         "dc0": c0t.grad.numpy()[0], "dh0": h0t.grad.numpy()[0],
     }
     # torch has two bias gradients; each equals ours (the loss sees only their sum).
-    theirs["dbias_hh"] = lr.from_pytorch_layout(grads[0], grads[1], np.zeros_like(grads[2]), grads[3])[0]
+    theirs["dbias_hh"] = lr.from_pytorch_layout(grads[0], grads[1], np.zeros_like(grads[2]),
+                                                grads[3])[0]
     ours["dbias_hh"] = dW[0]
     return ours, theirs
 

@@ -11,7 +11,8 @@ Run ``python docs/examples/cell_by_hand.py``; ``main()`` returns the figures.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: lstm_reference.py
+# the repository root: lstm_reference.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
@@ -39,7 +40,8 @@ def main(lengths=(7, 3, 5, 1), input_size=3, hidden_size=4, seed=0):
     rng = np.random.default_rng(seed)
     cell = lr.LSTMCell(input_size, hidden_size, rng=rng)
     lengths = np.asarray(lengths)
-    X = rng.standard_normal((len(lengths), lengths.max(), input_size))  # (batch, max_len, input_size)
+    X = rng.standard_normal(
+        (len(lengths), lengths.max(), input_size))  # (batch, max_len, input_size)
     padding = np.arange(lengths.max()) >= lengths[:, None]  # (batch, max_len)  True past the end
     X_zeros, X_junk = np.where(padding[..., None], 0.0, X), np.where(padding[..., None], 1e6, X)
     h, c = final_states(cell, X_zeros, lengths)
@@ -50,10 +52,12 @@ def main(lengths=(7, 3, 5, 1), input_size=3, hidden_size=4, seed=0):
         _, c_alone, h_alone, _ = lr.forward(X[k, :length, None], W)  # the core's order: (c, h)
         differences += [np.abs(h[k] - h_alone[0]).max(), np.abs(c[k] - c_alone[0]).max()]
     return {"vs_one_at_a_time": float(max(differences)),
-            "padding_changes_nothing": bool(np.array_equal(h, h_junk) and np.array_equal(c, c_junk))}
+            "padding_changes_nothing": bool(np.array_equal(h, h_junk)
+                                            and np.array_equal(c, c_junk))}
 
 
 if __name__ == "__main__":
     result = main()
-    print(f"masked batch vs each sequence alone: max abs difference {result['vs_one_at_a_time']:.1e}")
+    print(f"masked batch vs each sequence alone: max abs difference "
+          f"{result['vs_one_at_a_time']:.1e}")
     print(f"zeros or 1e6 as padding give identical states: {result['padding_changes_nothing']}")

@@ -25,13 +25,15 @@ Run ``python docs/examples/init_gradient_flow.py``; ``main()`` returns the figur
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: lstm_reference.py
+# the repository root: lstm_reference.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
 import lstm_reference as lr  # noqa: E402
 
-RECURRENT_STD = {"normal": lambda d: 1.0, "scaled normal": lambda d: 1 / np.sqrt(d), "tiny normal": lambda d: 0.01}
+RECURRENT_STD = {"normal": lambda d: 1.0, "scaled normal": lambda d: 1 / np.sqrt(d),
+                 "tiny normal": lambda d: 0.01}
 
 
 def gradient_norms(forget_bias, recurrent, seq_len, input_size, hidden_size, batch, seed):
@@ -56,15 +58,20 @@ def main(seq_len=200, input_size=4, hidden_size=32, batch=16, forget_biases=(0.0
     ``first_step[recurrent][forget_bias]`` is the norm at ``t = 0``, ``seq_len - 1`` steps
     before the loss; ``last_step`` the norm at the step of the loss.
     """
-    norms = {r: {fb: gradient_norms(fb, r, seq_len, input_size, hidden_size, batch, seed) for fb in forget_biases}
+    norms = {r: {fb: gradient_norms(fb, r, seq_len, input_size, hidden_size, batch, seed)
+                 for fb in forget_biases}
              for r in recurrents}
-    return {"norms": {r: {fb: v.tolist() for fb, v in by_bias.items()} for r, by_bias in norms.items()},
-            "first_step": {r: {fb: float(v[0]) for fb, v in by_bias.items()} for r, by_bias in norms.items()},
-            "last_step": {r: {fb: float(v[-1]) for fb, v in by_bias.items()} for r, by_bias in norms.items()}}
+    return {"norms": {r: {fb: v.tolist() for fb, v in by_bias.items()}
+                      for r, by_bias in norms.items()},
+            "first_step": {r: {fb: float(v[0]) for fb, v in by_bias.items()}
+                           for r, by_bias in norms.items()},
+            "last_step": {r: {fb: float(v[-1]) for fb, v in by_bias.items()}
+                          for r, by_bias in norms.items()}}
 
 
 if __name__ == "__main__":
     result = main()
     print("||dL/dx_0|| at 199 steps before the loss (||dL/dx_199|| at the loss is about 0.5):")
     for recurrent, by_bias in result["first_step"].items():
-        print(f"  {recurrent:>13} W_h: " + ", ".join(f"forget bias {fb:g}: {v:.0e}" for fb, v in by_bias.items()))
+        print(f"  {recurrent:>13} W_h: "
+              + ", ".join(f"forget bias {fb:g}: {v:.0e}" for fb, v in by_bias.items()))

@@ -31,7 +31,8 @@ from pathlib import Path
 
 if __name__ == "__main__":  # before NumPy loads BLAS: one thread is fastest at these sizes
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: lstm_reference.py
+# the repository root: lstm_reference.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 from training import Adam, accuracy, softmax_cross_entropy  # noqa: E402
@@ -87,6 +88,7 @@ if __name__ == "__main__":
     result = main()
     for iteration, seconds, held_out in result["curve"]:
         recent = np.mean(result["losses"][max(0, iteration - 50):iteration])
-        print(f"iteration {iteration:4d}  {seconds:5.1f} s  loss {recent:.3f}  held-out accuracy {held_out:.1%}")
+        print(f"iteration {iteration:4d}  {seconds:5.1f} s  loss {recent:.3f}  "
+              f"held-out accuracy {held_out:.1%}")
     print(f"final held-out accuracy {result['accuracy']:.1%} (chance {result['chance']:.0%}), "
           f"{result['seconds']:.1f} s of training")

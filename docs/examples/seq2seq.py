@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: lstm_reference.py
+# the repository root: lstm_reference.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 from training import Adam, accuracy, softmax_cross_entropy  # noqa: E402
@@ -23,11 +24,13 @@ def make_data(count, seq_len, vocab, delay, rng):
     """One-hot inputs ``(count, seq_len, vocab)`` and targets ``(count, seq_len - delay)``."""
     symbols = rng.integers(0, vocab, (count, seq_len))  # (count, seq_len)
     X = np.eye(vocab)[symbols]  # (count, seq_len, vocab)
-    return X, symbols[:, :seq_len - delay]  # the target at step t >= delay is the symbol at t - delay
+    # the target at step t >= delay is the symbol at t - delay
+    return X, symbols[:, :seq_len - delay]
 
 
 def main(seq_len=12, vocab=4, delay=3, hidden_size=32, iterations=400, batch_size=32, seed=0):
-    """Train, then return ``{"accuracy", "chance", "losses", "seconds"}`` (per step, on fresh sequences)."""
+    """Train, then return ``{"accuracy", "chance", "losses", "seconds"}``
+    (per step, on fresh sequences)."""
     rng = np.random.default_rng(seed)
     model = lr.LSTM(vocab, hidden_size, output_size=vocab, rng=rng)
     adam, losses, start = Adam(lr=1e-2), [], time.perf_counter()

@@ -10,7 +10,8 @@ Run ``python docs/examples/state_persistence.py``; ``main()`` returns the figure
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: lstm_reference.py
+# the repository root: lstm_reference.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
@@ -30,7 +31,8 @@ def run_in_chunks(model, X, chunk, carry_state=True):
 
 
 def main(batch=4, seq_len=50, chunk=7, input_size=3, hidden_size=8, seed=0):
-    """Return ``{"chunked_vs_one_pass", "cell_steps_vs_cell_steps", "without_state"}`` (max abs diffs).
+    """Return ``{"chunked_vs_one_pass", "cell_steps_vs_cell_steps", "without_state"}``
+    (max abs diffs).
 
     - ``chunked_vs_one_pass``: the model in chunks vs one call. Round-off at most: the fused
       core computes each chunk's input projection as one matrix product, whose BLAS blocking
@@ -53,13 +55,18 @@ def main(batch=4, seq_len=50, chunk=7, input_size=3, hidden_size=8, seed=0):
     h_split, c_split = cell_steps(range(chunk, seq_len), *cell_steps(range(chunk), None, None))
     return {
         "chunked_vs_one_pass": float(np.abs(run_in_chunks(model, X, chunk) - one_pass).max()),
-        "cell_steps_vs_cell_steps": float(max(np.abs(h_split - h_all).max(), np.abs(c_split - c_all).max())),
-        "without_state": float(np.abs(run_in_chunks(model, X, chunk, carry_state=False) - one_pass).max()),
+        "cell_steps_vs_cell_steps": float(max(np.abs(h_split - h_all).max(),
+                                              np.abs(c_split - c_all).max())),
+        "without_state": float(
+            np.abs(run_in_chunks(model, X, chunk, carry_state=False) - one_pass).max()),
     }
 
 
 if __name__ == "__main__":
     result = main()
-    print(f"chunks carrying h, c vs one pass:       max abs difference {result['chunked_vs_one_pass']:.1e}")
-    print(f"the cell stepped by hand, split vs not: max abs difference {result['cell_steps_vs_cell_steps']:.1e}")
-    print(f"chunks restarting from zero states:     max abs difference {result['without_state']:.2f}")
+    print(f"chunks carrying h, c vs one pass:       max abs difference "
+          f"{result['chunked_vs_one_pass']:.1e}")
+    print(f"the cell stepped by hand, split vs not: max abs difference "
+          f"{result['cell_steps_vs_cell_steps']:.1e}")
+    print(f"chunks restarting from zero states:     max abs difference "
+          f"{result['without_state']:.2f}")
