@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import sizes
 
 import lstm_reference as lr
 
@@ -191,13 +192,6 @@ def test_from_weights_copies():
     assert np.array_equal(cell.to_weights(), W_before)
 
 
-sizes = st.tuples(
-    st.integers(1, 6),  # n
-    st.integers(1, 4),  # b
-    st.integers(1, 5),  # input_size
-    st.integers(1, 5),  # d
-    st.integers(0, 2**32 - 1),  # seed
-)
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import sizes
 
 import lstm_reference as lr
 
@@ -42,13 +43,6 @@ def problem(n, b, input_size, d, seed, dtype=np.float64):
     return X, W, c0, h0, R
 
 
-sizes = st.tuples(
-    st.integers(1, 6),  # n
-    st.integers(1, 4),  # b
-    st.integers(1, 5),  # input_size
-    st.integers(1, 5),  # d
-    st.integers(0, 2**32 - 1),  # seed
-)
 
 
 # --- Forward ----------------------------------------------------------------------------------
