@@ -508,6 +508,7 @@ def backward(dH, cache, dc=None, dh=None):
     dZ, dc_via_h = _local_derivatives(IFOG, C, TC)  # (n, b, 4d), (n, b, d)
     for t in reversed(range(n)):
         dc, dh = _step_backward(dZ[t], dH[t], dc_via_h[t], IFOG[t, :, d:2 * d], dc, dh, W_hT)
+    del dc_via_h  # n * b * d numbers freed before the products below, where memory peaks
 
     dW = np.empty_like(W)  # (1 + input_size + d, 4d)
     dZ_rows = dZ.reshape(n * b, 4 * d)  # every (step, sequence) pair is one row
