@@ -183,11 +183,6 @@ def _float_dtype(dtype):
     return dtype
 
 
-def _compute_dtype(*arrays):
-    """The floating type the computation runs in: the inputs' common type."""
-    return np.result_type(*arrays)
-
-
 # --- Initialization -------------------------------------------------------------------------
 # W, the one fused matrix. Its layout is the contract everything else refers to:
 #
@@ -427,7 +422,7 @@ def _check_forward_inputs(X, W, c0, h0):
     _check_shape("X", X, (None, None, input_size), "(n, batch, input_size) to match W")
     if n == 0 or b == 0:
         raise ValueError(f"X must have at least one step and one sequence; got shape {X.shape}")
-    dtype = _compute_dtype(X, W)
+    dtype = np.result_type(X, W)  # the computation's floating type: the inputs' common type
     states = []
     for name, state in (("c0", c0), ("h0", h0)):
         if state is None:
