@@ -36,8 +36,8 @@ def random_model(input_size=3, hidden_size=4, output_size=2, seed=0, dtype=np.fl
 def snapshot(model):
     """Everything that makes up the model's state, copied."""
     return {"params": model.get_params(), "grads": {k: v.copy() for k, v in model.grads.items()},
-            "last": (None if model._last is None
-                     else (model._last["Y_shape"], model._last["return_sequences"]))}
+            "last": (None if model._cache is None
+                     else (model._cache["Y_shape"], model._cache["return_sequences"]))}
 
 
 def assert_same_state(model, before):
@@ -409,7 +409,7 @@ def test_forward_matches_the_cell_stepped_by_hand(output_size):
     assert max(max_abs_diff(Y, Y_ref), max_abs_diff(h, h_ref), max_abs_diff(c, c_ref)) < 1e-13
     Y_last = model.forward(X, return_sequences=False, h0=h0, c0=c0)
     assert Y_last.shape == (3, out) and max_abs_diff(Y_last, Y_ref[:, -1]) < 1e-13
-    Y_last, h, c = model.forward(X, False, True, h0, c0)
+    Y_last, h, c = model.forward(X, False, True, h0=h0, c0=c0)
     assert max_abs_diff(h, h_ref) < 1e-13 and max_abs_diff(c, c_ref) < 1e-13
 
 
@@ -530,7 +530,7 @@ FORWARD_BAD = [
      r"X must have shape \(batch, seq_len, input_size\), batch first"),
     ("X", np.zeros((2, 5, 3, 1)), ValueError, r"X must have shape \(batch, seq_len, input_size\)"),
     ("X", np.zeros((2, 5, 4)), ValueError,
-     r"X must have shape \(batch, seq_len, input_size\) = \(any, any, 3\)"),
+     r"X must have shape \(batch, seq_len, input_size\).* = \(any, any, 3\)"),
     ("X", np.zeros((2, 0, 3)), ValueError,
      "X must hold at least one sequence of at least one step"),
     ("X", np.zeros((2, 5, 3), dtype=complex), TypeError, "X must hold real"),
@@ -656,10 +656,10 @@ def test_no_argument_is_modified():
     params = model.get_params()
     arguments = [X, h0, c0, dY, dh, dc, W, x, h_prev, c_prev, *params.values()]
     before = [a.copy() for a in arguments]
-    model.forward(X, True, True, h0, c0)
-    model.backward(dY, dh, dc)
-    model.forward(X, False, False, h0, c0)
-    model.backward(dY[:, -1], dh, dc)
+    model.forward(X, True, True, h0=h0, c0=c0)
+    model.backward(dY, dh=dh, dc=dc)
+    model.forward(X, False, False, h0=h0, c0=c0)
+    model.backward(dY[:, -1], dh=dh, dc=dc)
     model.set_params(params)
     cell = lr.LSTMCell.from_weights(W)
     cell.forward(x, h_prev, c_prev)
