@@ -1187,13 +1187,12 @@ def numerical_gradient(f, x, delta=None):
     return grad
 
 
-def relative_error(a, b, floor=None):
+def relative_error(a, b, floor=0.0):
     """Elementwise ``|a - b| / max(|a| + |b|, floor)``: in [0, 1], and 0 where both are 0.
 
     Above ``floor`` it is relative; below, an absolute error scaled by ``1 / floor``, for
-    elements that are zero up to round-off. The default ``floor`` is the dtype's smallest normal
-    number. (The textbook ``|a - b| / |a + b|`` is 0/0 when both are zero.) Right for every
-    finite input, without overflow.
+    elements that are zero up to round-off. (The textbook ``|a - b| / |a + b|`` is 0/0 when both
+    are zero.) Right for every finite input, without overflow.
 
     Examples
     --------
@@ -1206,11 +1205,13 @@ def relative_error(a, b, floor=None):
     """
     a, b = _array("a", a), _array("b", b)
     dtype = np.result_type(a, b)
-    floor = np.finfo(dtype).tiny if floor is None else _real("floor", floor, dtype, positive=True)
+    floor = 0.0 if floor == 0 else _real("floor", floor, dtype, positive=True)
     # Halve values above 1 (exactly: no rounding there), so that |a| + |b| cannot overflow.
     scale = np.where(np.maximum(np.abs(a), np.abs(b)) > 1, 0.5, 1.0).astype(dtype)
     a, b = a * scale, b * scale
-    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor * scale)
+    denominator = np.maximum(np.abs(a) + np.abs(b), floor * scale)
+    return np.divide(np.abs(a - b), denominator, out=np.zeros_like(denominator),
+                     where=denominator > 0)
 
 
 def _gradient_errors(loss, point, analytic, delta, floor):
@@ -1519,7 +1520,7 @@ def _real(name, value, dtype=np.float64, *, positive=False):
             or not isinstance(value, (int, float, np.integer, np.floating))):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
     value = float(value)
-    if not abs(value) <= np.finfo(dtype).max:  # also refuses NaN
+    if not abs(value) <= float(np.finfo(dtype).max):  # also refuses NaN
         raise ValueError(f"{name} must be finite and fit in {np.dtype(dtype)}; got {value}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive; got {value}")

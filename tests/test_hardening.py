@@ -1,0 +1,203 @@
+"""Hostile sizes, scalars, numbers and arguments: each is refused clearly or computed right.
+
+Every case here was a bug once (NumPy integer overflow in sizes, NaN from finite weights, silent
+dtype promotion, wrong finite differences in float32, overflow in relative_error, NaN accepted,
+positional state arguments swapped silently); each test failed before its fix.
+"""
+
+import numpy as np
+import pytest
+
+import lstm_reference as lr
+
+# --- Sizes and scalars ------------------------------------------------------------------------
+
+
+def test_numpy_integer_sizes_give_what_python_ints_give():
+    W_numpy = lr.init_weights(np.uint8(3), np.uint8(100), rng=0)
+    W_python = lr.init_weights(3, 100, rng=0)
+    assert W_numpy.shape == (104, 400)
+    assert np.array_equal(W_numpy, W_python)
+    M_numpy = lr.xavier_uniform((np.uint8(200), np.uint8(100)), rng=0)
+    assert np.array_equal(M_numpy, lr.xavier_uniform((200, 100), rng=0))
+    model = lr.LSTM(np.uint8(3), np.uint8(100), np.uint8(200), rng=0)
+    assert all(type(s) is int for s in (model.input_size, model.hidden_size, model.output_size))
+    assert model.forward(np.ones((1, 2, 3))).shape == (1, 2, 200)
+
+
+@pytest.mark.parametrize("value, error", [
+    (None, TypeError), ("3", TypeError), ([3.0], TypeError), (True, TypeError),
+    (float("nan"), ValueError), (float("inf"), ValueError), (-float("inf"), ValueError),
+])
+def test_init_weights_checks_forget_bias(value, error):
+    with pytest.raises(error, match="forget_bias"):
+        lr.init_weights(3, 2, forget_bias=value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lr.init_weights(3, 2, forget_bias=1e300, dtype=np.float32),
+    lambda: lr.LSTMCell(3, 2, forget_bias=1e300, dtype=np.float32),
+    lambda: lr.LSTM(3, 2, forget_bias=-1e39, dtype=np.float32),
+    lambda: lr.orthogonal((3, 3), gain=1e300, dtype=np.float32),
+])
+def test_a_scalar_that_overflows_the_dtype_is_refused(make):
+    with pytest.raises(ValueError, match="must be finite and fit in float32"):
+        make()
+
+
+# --- Numbers ----------------------------------------------------------------------------------
+
+
+def textbook(X, W, dtype):
+    """eq-gates, eq-cell, eq-hidden with np.tanh, computed in ``dtype``: no scaling of W."""
+    n, b, _ = X.shape
+    d = W.shape[1] // 4
+    c = h = np.zeros((b, d), dtype)
+    for t in range(n):
+        z = np.concatenate([np.ones((b, 1), dtype), X[t], h], axis=1) @ W
+        i, f, o = (lr.sigmoid(z[:, k * d:(k + 1) * d]) for k in range(3))
+        c = f * c + i * np.tanh(z[:, 3 * d:])
+        h = o * np.tanh(c)
+    return h
+
+
+@pytest.mark.parametrize("dtype, weight", [
+    (np.float16, 40000.0), (np.float32, 2e38), (np.float64, 1e308),
+])
+def test_finite_weights_above_half_the_maximum_give_finite_correct_outputs(dtype, weight):
+    # d = 1: column 3 is the candidate g; row 2 the second input feature. Before the fix,
+    # forward computed -2 W, which overflowed to -inf, and -inf * 0 (the zero state) is NaN.
+    W = np.zeros((4, 4), dtype)
+    W[0] = [0.5, 1.0, 0.5, 0.0]
+    W[1] = [0.3, -0.2, 0.4, 0.7]
+    W[2, 3] = weight
+    X = np.array([[[0.5, -1.0]], [[1.0, 0.25]]], dtype)  # (n=2, b=1, input_size=2)
+    H, c, h, cache = lr.forward(X, W)
+    expected = textbook(X, W, dtype)
+    assert H.dtype == dtype and np.isfinite(H).all()
+    assert np.allclose(h, expected, rtol=0, atol=10 * np.finfo(dtype).eps)
+    cell = lr.LSTMCell.from_weights(W)
+    h_cell, c_cell = cell.forward(X[1], *cell.forward(X[0]))
+    assert np.allclose(h, h_cell, rtol=0, atol=10 * np.finfo(dtype).eps)
+    assert all(np.isfinite(g).all() for g in lr.backward(np.ones_like(H), cache))
+
+
+@pytest.mark.parametrize("X_dtype", [np.float64, np.int64])
+def test_a_float32_model_computes_in_float32_and_trains(X_dtype):
+    model = lr.LSTM(3, 4, output_size=2, rng=0, dtype=np.float32)
+    X = (np.arange(2 * 5 * 3).reshape(2, 5, 3) % 4).astype(X_dtype)  # float64 or integer data
+    Y, h, c = model.forward(X, return_state=True, h0=np.zeros((2, 4)))  # a float64 state too
+    assert Y.dtype == h.dtype == c.dtype == np.float32
+    dX = model.backward(np.ones(Y.shape), dh=np.ones((2, 4)))
+    assert dX.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in model.grads.values())
+    params = model.get_params()
+    model.set_params({k: params[k] - 0.1 * model.grads[k] for k in params})  # the training step
+    assert model.get_params()["W_hf"].dtype == np.float32
+
+
+def test_the_cell_computes_in_its_own_dtype():
+    cell = lr.LSTMCell(2, 3, rng=0, dtype=np.float32)
+    h, c = cell.forward(np.ones((4, 2)), h_prev=np.zeros((4, 3)))  # float64 in
+    assert h.dtype == c.dtype == np.float32
+
+
+def test_numerical_gradient_is_right_in_float32_and_float16():
+    x = np.float32([300, 1])
+    assert np.allclose(lr.numerical_gradient(np.sum, x), [1, 1], rtol=0, atol=1e-2)
+    x16 = np.float16([3, -0.5])
+    grad = lr.numerical_gradient(lambda v: (v.astype(np.float64) ** 2).sum(), x16)
+    assert np.allclose(grad, 2 * x16.astype(np.float64), rtol=1e-2, atol=0)
+
+
+@pytest.mark.parametrize("delta", [0, -1e-5, float("nan"), "1e-5"])
+def test_numerical_gradient_refuses_a_bad_delta(delta):
+    with pytest.raises((ValueError, TypeError), match="delta"):
+        lr.numerical_gradient(np.sum, np.ones(2), delta)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (1.7e308, 1e308, 0.7 / 2.7), (-1.7e308, 1.7e308, 1.0), (np.float32(3e38), np.float32(2e38), 0.2),
+    (5e-324, 0.0, 1.0), (1.0, 1.0, 0.0), (0.0, 0.0, 0.0),
+])
+def test_relative_error_is_right_for_every_finite_input(a, b, expected):
+    assert float(lr.relative_error(a, b)) == pytest.approx(expected, rel=1e-6)
+
+
+def make_inputs():
+    X = np.arange(3 * 2 * 4).reshape(3, 2, 4) / 24
+    W = lr.init_weights(4, 5, rng=0)
+    return {"X": X, "W": W, "c0": np.zeros((2, 5)), "h0": np.zeros((2, 5))}
+
+
+@pytest.mark.parametrize("name", ["X", "W", "c0", "h0"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_forward_refuses_nan_and_inf(name, bad):
+    inputs = make_inputs()
+    value = inputs[name].copy()
+    value.flat[3] = bad
+    with pytest.raises(ValueError, match=f"{name} contains NaN or inf"):
+        lr.forward(**{**inputs, name: value})
+
+
+@pytest.mark.parametrize("name", ["dH", "dc", "dh"])
+def test_backward_refuses_nan_and_inf(name):
+    H, c, h, cache = lr.forward(**make_inputs())
+    grads = {"dH": np.ones(H.shape), "dc": np.ones(c.shape), "dh": np.ones(h.shape)}
+    grads[name][0, 0] = np.nan
+    with pytest.raises(ValueError, match=f"{name} contains NaN or inf"):
+        lr.backward(cache=cache, **grads)
+
+
+def test_model_refuses_nan_in_its_input():
+    model = lr.LSTM(4, 5, rng=0)
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        model.forward(np.full((2, 3, 4), np.nan))
+
+
+def test_masked_arrays_are_refused_with_the_way_to_express_padding():
+    X = np.ma.masked_array(np.ones((3, 2, 4)), mask=np.zeros((3, 2, 4), bool))
+    with pytest.raises(TypeError, match="X must be a plain array, not a masked array.*lengths="):
+        lr.forward(X, lr.init_weights(4, 5, rng=0))
+    with pytest.raises(TypeError, match="masked array"):
+        lr.LSTM(4, 5, rng=0).forward(X)
+
+
+# --- Arguments --------------------------------------------------------------------------------
+
+
+def test_set_params_with_keys_of_mixed_types_gives_the_real_message():
+    model = lr.LSTM(3, 4, rng=0)
+    before = model.get_params()
+    with pytest.raises(ValueError, match=r"unknown: \[1, 'z'\]"):
+        model.set_params({**before, 1: 0, "z": 0})
+    assert all(np.array_equal(before[k], v) for k, v in model.get_params().items())
+
+
+def test_from_pytorch_layout_refuses_an_empty_input_size():
+    with pytest.raises(ValueError, match="weight_ih must have shape"):
+        lr.from_pytorch_layout(np.zeros((8, 0)), np.zeros((8, 2)), np.zeros(8), np.zeros(8))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: lr.check_chunks_match_single_call(split=0), "split"),
+    (lambda: lr.check_chunks_match_single_call(n=5, split=5), "split"),
+    (lambda: lr.check_chunks_match_single_call(split=-2), "split"),
+    (lambda: lr.check_chunks_match_single_call(split=1.5), "split"),
+    (lambda: lr.check_sequential_matches_batch(n=0), "n"),
+    (lambda: lr.check_gradients(n=0), "n"),
+])
+def test_check_functions_refuse_bad_parameters(call, name):
+    with pytest.raises((ValueError, TypeError), match=rf"^{name} must"):
+        call()
+
+
+def test_the_model_state_arguments_are_keyword_only():
+    model = lr.LSTM(2, 3, rng=0)
+    X, state = np.ones((2, 4, 2)), np.zeros((2, 3))
+    with pytest.raises(TypeError):
+        model.forward(X, True, True, state, state)
+    Y = model.forward(X, True, True, h0=state, c0=state)[0]
+    with pytest.raises(TypeError):
+        model.backward(np.ones(Y.shape), state, state)
+    assert model.backward(np.ones(Y.shape), dh=state, dc=state).shape == X.shape
