@@ -617,7 +617,8 @@ def _check_backward_inputs(dH, dc, dh, shape, dtype):
 # --- Conventions: framework layouts -----------------------------------------------------------
 # Every framework stores the numbers of our W (b, W_x, W_h, gate by gate), cut up and ordered
 # its own way. LAYOUTS writes each way down once, as a table; to_layout and from_layout only
-# read it, and the docs' conversions page renders it. One row per stored array:
+# read it, and the docs' conversions page renders it. Each framework has the order of the state
+# it takes ("state", for the docs) and one row per stored array ("arrays"):
 #
 #   name        the framework's name for it ("ii/kernel" is params["ii"]["kernel"])
 #   holds       "W_x" (input weights), "W_h" (recurrent weights) or "b" (the bias); "b, b" is
@@ -658,9 +659,20 @@ LAYOUTS = {
     },
     "flax": {  # flax.linen.LSTMCell(d) and OptimizedLSTMCell(d): the params tree
         "state": "(c, h)",
-        "arrays": tuple((f"i{g}/kernel", "W_x", g, False, "(I, d)") for g in "ifgo")
-        + tuple(row for g in "ifgo" for row in ((f"h{g}/kernel", "W_h", g, False, "(d, d)"),
-                                                 (f"h{g}/bias", "b", g, False, "(d,)"))),
+        "arrays": (
+            ("ii/kernel", "W_x", "i", False, "(I, d)"),
+            ("if/kernel", "W_x", "f", False, "(I, d)"),
+            ("ig/kernel", "W_x", "g", False, "(I, d)"),
+            ("io/kernel", "W_x", "o", False, "(I, d)"),
+            ("hi/kernel", "W_h", "i", False, "(d, d)"),
+            ("hi/bias", "b", "i", False, "(d,)"),
+            ("hf/kernel", "W_h", "f", False, "(d, d)"),
+            ("hf/bias", "b", "f", False, "(d,)"),
+            ("hg/kernel", "W_h", "g", False, "(d, d)"),
+            ("hg/bias", "b", "g", False, "(d,)"),
+            ("ho/kernel", "W_h", "o", False, "(d, d)"),
+            ("ho/bias", "b", "o", False, "(d,)"),
+        ),
     },
 }
 
@@ -675,11 +687,15 @@ def _layout_arrays(framework):
     return LAYOUTS[framework]["arrays"]
 
 
+def _tokens(shape):
+    """``'(1, 4d, I)'`` -> ``['1', '4d', 'I']``."""
+    return shape.strip("()").replace(" ", "").rstrip(",").split(",")
+
+
 def _dims(shape, input_size, d):
     """``'(1, 4d, I)'`` -> ``(1, 4 * d, input_size)``."""
-    tokens = shape.strip("()").replace(" ", "").rstrip(",").split(",")
     return tuple(input_size if t == "I" else int(t[:-1] or 1) * d if t.endswith("d") else int(t)
-                 for t in tokens)
+                 for t in _tokens(shape))
 
 
 def _gate_blocks(holds, gates):
@@ -772,7 +788,7 @@ def _layout_sizes(flat, arrays):
         letter = {"W_x": "I", "W_h": "d"}.get(holds)
         if letter is None or letter in sizes:
             continue
-        tokens = shape.strip("()").replace(" ", "").rstrip(",").split(",")
+        tokens = _tokens(shape)
         if flat[name].ndim != len(tokens) or flat[name].shape[tokens.index(letter)] < 1:
             raise ValueError(f"params[{name!r}] must have shape {shape} with I, d >= 1; "
                              f"got {flat[name].shape}")
