@@ -69,6 +69,7 @@ References
 """
 
 import argparse
+import itertools
 import os
 import sys
 import zipfile
@@ -85,8 +86,12 @@ __all__ = [
     "sigmoid",
     "forward",
     "backward",
+    "LAYOUTS",
+    "to_layout",
+    "from_layout",
     "to_pytorch_layout",
     "from_pytorch_layout",
+    "find_gate_order",
     "LSTMCell",
     "LSTM",
     "numerical_gradient",
@@ -538,33 +543,241 @@ def _step_backward(dz, dH_t, dh_dc, f, dc_next, dh_next, W_hT):
     return dc * f, dz @ W_hT  # eq-dprev; dz @ W_h^T is the costly line per step
 
 
-# --- Conventions ------------------------------------------------------------------------------
-# torch.nn.LSTM keeps weight_ih (4d, input_size), weight_hh (4d, d) and two biases, with the
-# gate blocks in the order i, f, g, o, and computes W @ x (column vectors). Ours is the
-# transpose with the blocks in the order i, f, o, g, and one bias (b = bias_ih + bias_hh).
+# --- Conventions: framework layouts -----------------------------------------------------------
+# Every framework stores the numbers of our W (b, W_x, W_h, gate by gate), cut up and ordered
+# its own way. LAYOUTS writes each way down once, as a table; to_layout and from_layout only
+# read it, and the docs' conversions page renders it. Each framework has the order of the state
+# it takes ("state", for the docs) and one row per stored array ("arrays"):
+#
+#   name        the framework's name for it ("ii/kernel" is params["ii"]["kernel"])
+#   holds       "W_x" (input weights), "W_h" (recurrent weights) or "b" (the bias); "b, b" is
+#               two biases side by side in one array (ONNX's B)
+#   gates       the gate blocks it holds, in its order, in our letters: g is the candidate
+#               (Keras and ONNX call it c, TensorFlow 1 j)
+#   transposed  True where the framework computes W @ x: each gate unit is a row
+#   shape       I = input_size, d = hidden_size
+#
+# A bias stored twice (PyTorch, ONNX) is written whole into its first copy and as zeros into the
+# second; reading sums the copies, as the framework does when it computes.
 
-# torch block k is our block _TORCH_FROM_OURS[k]: i f g o <- i f o g
-_TORCH_FROM_OURS = (0, 1, 3, 2)
+LAYOUTS = {
+    "pytorch": {  # torch.nn.LSTM(I, d).state_dict(), one layer
+        "state": "(h, c)",
+        "arrays": (
+            ("weight_ih_l0", "W_x", "ifgo", True, "(4d, I)"),
+            ("weight_hh_l0", "W_h", "ifgo", True, "(4d, d)"),
+            ("bias_ih_l0", "b", "ifgo", False, "(4d,)"),
+            ("bias_hh_l0", "b", "ifgo", False, "(4d,)"),
+        ),
+    },
+    "keras": {  # keras.layers.LSTM(d): layer.get_weights(), in this order
+        "state": "[h, c]",
+        "arrays": (
+            ("kernel", "W_x", "ifgo", False, "(I, 4d)"),
+            ("recurrent_kernel", "W_h", "ifgo", False, "(d, 4d)"),
+            ("bias", "b", "ifgo", False, "(4d,)"),
+        ),
+    },
+    "onnx": {  # the LSTM operator's inputs W, R, B; forward direction
+        "state": "(Y_h, Y_c)",
+        "arrays": (
+            ("W", "W_x", "iofg", True, "(1, 4d, I)"),
+            ("R", "W_h", "iofg", True, "(1, 4d, d)"),
+            ("B", "b, b", "iofg", False, "(1, 8d)"),
+        ),
+    },
+    "flax": {  # flax.linen.LSTMCell(d) and OptimizedLSTMCell(d): the params tree
+        "state": "(c, h)",
+        "arrays": (
+            ("ii/kernel", "W_x", "i", False, "(I, d)"),
+            ("if/kernel", "W_x", "f", False, "(I, d)"),
+            ("ig/kernel", "W_x", "g", False, "(I, d)"),
+            ("io/kernel", "W_x", "o", False, "(I, d)"),
+            ("hi/kernel", "W_h", "i", False, "(d, d)"),
+            ("hi/bias", "b", "i", False, "(d,)"),
+            ("hf/kernel", "W_h", "f", False, "(d, d)"),
+            ("hf/bias", "b", "f", False, "(d,)"),
+            ("hg/kernel", "W_h", "g", False, "(d, d)"),
+            ("hg/bias", "b", "g", False, "(d,)"),
+            ("ho/kernel", "W_h", "o", False, "(d, d)"),
+            ("ho/bias", "b", "o", False, "(d,)"),
+        ),
+    },
+}
+
+_OURS = "".join(_GATES)  # "ifog", our gate order: the column blocks of W
 
 
-def _reorder_gates(M, order, axis):
-    """Permute the four gate blocks of ``M`` along ``axis``."""
-    blocks = np.split(M, 4, axis=axis)
-    return np.concatenate([blocks[k] for k in order], axis=axis)
+def _layout_arrays(framework):
+    """The rows of ``LAYOUTS[framework]``, or a ValueError listing the known frameworks."""
+    if not isinstance(framework, str) or framework not in LAYOUTS:
+        raise ValueError(f"framework must be one of {', '.join(map(repr, LAYOUTS))}; "
+                         f"got {framework!r}")
+    return LAYOUTS[framework]["arrays"]
 
 
-def to_pytorch_layout(W):
-    """Split fused ``W`` into ``torch.nn.LSTM``'s parameters, as NumPy arrays.
+def _tokens(shape):
+    """``'(1, 4d, I)'`` -> ``['1', '4d', 'I']``."""
+    return shape.strip("()").replace(" ", "").rstrip(",").split(",")
 
-    Gate blocks in PyTorch's order i, f, g, o; ``bias_ih`` is the whole bias and ``bias_hh``
-    zeros (PyTorch adds the two). Copy them into a module with
-    ``lstm.weight_ih_l0.data = torch.from_numpy(weight_ih)`` and so on.
+
+def _dims(shape, input_size, d):
+    """``'(1, 4d, I)'`` -> ``(1, 4 * d, input_size)``."""
+    return tuple(input_size if t == "I" else int(t[:-1] or 1) * d if t.endswith("d") else int(t)
+                 for t in _tokens(shape))
+
+
+def _gate_blocks(holds, gates):
+    """The ``(part, gate)`` of each d-wide block of an array, in its order."""
+    return [(part, g) for part in holds.split(", ") for g in gates]
+
+
+def to_layout(W, framework):
+    """Convert fused ``W`` to ``framework``'s LSTM parameters, as NumPy arrays.
+
+    Parameters
+    ----------
+    W : array_like, shape (1 + input_size + hidden_size, 4 * hidden_size)
+    framework : str
+        A key of ``LAYOUTS``: ``"pytorch"``, ``"keras"``, ``"onnx"`` or ``"flax"``.
 
     Returns
     -------
-    weight_ih : ndarray, shape (4 * hidden_size, input_size)
-    weight_hh : ndarray, shape (4 * hidden_size, hidden_size)
-    bias_ih, bias_hh : ndarray, shape (4 * hidden_size,)
+    params : dict of ndarray
+        Named and shaped as the framework names and shapes them, in its order (a nested
+        dict for flax's params tree). A second bias (PyTorch's ``bias_hh_l0``, the second
+        half of ONNX's ``B``) is zeros.
+
+    Examples
+    --------
+    >>> W = init_weights(3, 2, rng=0)
+    >>> {name: a.shape for name, a in to_layout(W, "keras").items()}
+    {'kernel': (3, 8), 'recurrent_kernel': (2, 8), 'bias': (8,)}
+    >>> to_layout(W, "keras")["bias"].tolist()          # gates i, f, c, o; ours i, f, o, g
+    [0.0, 0.0, 3.0, 3.0, 0.0, 0.0, 0.0, 0.0]
+    >>> onnx = to_layout(W, "onnx")                     # gates i, o, f, c
+    >>> onnx["W"].shape, onnx["B"][0, 4:6].tolist()
+    ((1, 8, 3), [3.0, 3.0])
+    >>> sorted(to_layout(W, "flax")["hf"])
+    ['bias', 'kernel']
+    >>> bool(np.array_equal(from_layout(to_layout(W, "onnx"), "onnx"), W))
+    True
+    """
+    arrays = _layout_arrays(framework)
+    W = _array("W", W, _FUSED, _FUSED_TEXT)
+    input_size, d = _fused_sizes(W)
+    parts = {"b": W[:1], "W_x": W[1:1 + input_size], "W_h": W[1 + input_size:]}
+    params, written = {}, set()
+    for name, holds, gates, transposed, shape in arrays:
+        blocks = []
+        for part, g in _gate_blocks(holds, gates):
+            k = _OURS.index(g)
+            block = parts[part][:, k * d:(k + 1) * d]  # (rows, d)
+            blocks.append(np.zeros_like(block) if (part, g) in written else block)
+            written.add((part, g))
+        M = np.concatenate(blocks, axis=1)  # (rows, blocks * d), the framework's gate order
+        array = (M.T if transposed else M).reshape(_dims(shape, input_size, d))
+        array = np.ascontiguousarray(array)
+        *path, leaf = name.split("/")
+        node = params
+        for key in path:
+            node = node.setdefault(key, {})
+        node[leaf] = array
+    return params
+
+
+def _flat_params(params, framework, arrays):
+    """``{"ii": {"kernel": a}}`` -> ``{"ii/kernel": a}``; no key missing, none extra."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays; got {type(params).__name__}")
+    flat, todo = {}, [("", params)]
+    while todo:
+        prefix, node = todo.pop()
+        for key, value in node.items():
+            if isinstance(value, Mapping):
+                todo.append((f"{prefix}{key}/", value))
+            else:
+                flat[f"{prefix}{key}"] = value
+    expected = ", ".join(f"{name} {shape}" for name, _, _, _, shape in arrays)
+    names = [row[0] for row in arrays]
+    for name in names:
+        if name not in flat:
+            raise ValueError(f"params has no {name!r} for {framework!r}: expected {expected}")
+    for name in flat:
+        if name not in names:
+            raise ValueError(f"params has an unexpected key {name!r} for {framework!r}: "
+                             f"expected {expected}")
+    return {name: _array(f"params[{name!r}]", flat[name]) for name in names}
+
+
+def _layout_sizes(flat, arrays):
+    """``(input_size, hidden_size)`` read off the first arrays holding W_x and W_h."""
+    sizes = {}
+    for name, holds, _, _, shape in arrays:
+        letter = {"W_x": "I", "W_h": "d"}.get(holds)
+        if letter is None or letter in sizes:
+            continue
+        tokens = _tokens(shape)
+        if flat[name].ndim != len(tokens) or flat[name].shape[tokens.index(letter)] < 1:
+            raise ValueError(f"params[{name!r}] must have shape {shape} with I, d >= 1; "
+                             f"got {flat[name].shape}")
+        sizes[letter] = flat[name].shape[tokens.index(letter)]
+    return sizes["I"], sizes["d"]
+
+
+def from_layout(params, framework):
+    """Build fused ``W`` from ``framework``'s LSTM parameters: the inverse of :func:`to_layout`.
+
+    Parameters
+    ----------
+    params : dict of array_like
+        Named and shaped as in ``to_layout(W, framework)`` (for flax, the nested params tree).
+        Where the framework has two biases, ``W``'s bias is their sum.
+    framework : str
+        A key of ``LAYOUTS``.
+
+    Returns
+    -------
+    W : ndarray, shape (1 + input_size + hidden_size, 4 * hidden_size)
+
+    Raises
+    ------
+    ValueError
+        For an unknown framework, a missing or unexpected key, or a wrong shape; the message
+        names the key and the shape expected.
+
+    Examples
+    --------
+    >>> params = {"weight_ih_l0": np.zeros((8, 3)), "weight_hh_l0": np.zeros((8, 2)),
+    ...           "bias_ih_l0": np.arange(8.0), "bias_hh_l0": np.ones(8)}
+    >>> W = from_layout(params, "pytorch")
+    >>> W.shape
+    (6, 8)
+    >>> W[0].tolist()              # bias_ih + bias_hh, blocks i, f, g, o reordered to i, f, o, g
+    [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 5.0, 6.0]
+    """
+    arrays = _layout_arrays(framework)
+    flat = _flat_params(params, framework, arrays)
+    input_size, d = _layout_sizes(flat, arrays)
+    rows = {"b": 1, "W_x": input_size, "W_h": d}
+    dtype = np.result_type(*flat.values())
+    parts = {part: np.zeros((size, 4 * d), dtype) for part, size in rows.items()}
+    for name, holds, gates, transposed, shape in arrays:
+        _check_shape(f"params[{name!r}]", flat[name], _dims(shape, input_size, d), shape)
+        blocks = _gate_blocks(holds, gates)
+        natural = (rows[blocks[0][0]], len(blocks) * d)  # (rows, blocks * d)
+        M = flat[name].reshape(natural[::-1]).T if transposed else flat[name].reshape(natural)
+        for k, (part, g) in enumerate(blocks):
+            ours = _OURS.index(g)
+            parts[part][:, ours * d:(ours + 1) * d] += M[:, k * d:(k + 1) * d]
+    return np.concatenate([parts["b"], parts["W_x"], parts["W_h"]])  # (1 + I + d, 4d)
+
+
+def to_pytorch_layout(W):
+    """``to_layout(W, "pytorch")`` as a tuple: ``weight_ih, weight_hh, bias_ih, bias_hh``.
+
+    Shapes ``(4 * hidden_size, input_size)``, ``(4 * hidden_size, hidden_size)``,
+    ``(4 * hidden_size,)`` twice; gate order i, f, g, o; ``bias_hh`` is zeros.
 
     Examples
     --------
@@ -575,54 +788,68 @@ def to_pytorch_layout(W):
     >>> bool(np.array_equal(weight_ih[8:12], W[1:11, 12:16].T))   # torch's g block is our 4th
     True
     """
-    W = _array("W", W, _FUSED, _FUSED_TEXT)
-    input_size, d = _fused_sizes(W)
-    W_t = _reorder_gates(W, _TORCH_FROM_OURS, axis=1).T  # (4d, 1 + input_size + d), torch order
-    weight_ih = np.ascontiguousarray(W_t[:, 1:1 + input_size])
-    weight_hh = np.ascontiguousarray(W_t[:, 1 + input_size:])
-    bias_ih = W_t[:, 0].copy()
-    return weight_ih, weight_hh, bias_ih, np.zeros_like(bias_ih)
+    return tuple(to_layout(W, "pytorch").values())
 
 
 def from_pytorch_layout(weight_ih, weight_hh, bias_ih, bias_hh):
-    """Build fused ``W`` from ``torch.nn.LSTM``'s parameters (as NumPy arrays).
-
-    The inverse of :func:`to_pytorch_layout`: transposes, reorders the gate blocks from
-    i, f, g, o to i, f, o, g, and sums the two biases into row 0.
-
-    Parameters
-    ----------
-    weight_ih : array_like, shape (4 * hidden_size, input_size)
-    weight_hh : array_like, shape (4 * hidden_size, hidden_size)
-    bias_ih, bias_hh : array_like, shape (4 * hidden_size,)
-
-    Returns
-    -------
-    W : ndarray, shape (1 + input_size + hidden_size, 4 * hidden_size)
+    """``from_layout`` of ``torch.nn.LSTM``'s four parameters: fused ``W``, bias their sum.
 
     Examples
     --------
-    >>> weight_ih = np.arange(8 * 3).reshape(8, 3) / 10.0      # hidden_size 2, input_size 3
-    >>> bias_ih, bias_hh = np.ones(8), np.arange(8) / 1.0
-    >>> W = from_pytorch_layout(weight_ih, np.zeros((8, 2)), bias_ih, bias_hh)
-    >>> W.shape
-    (6, 8)
-    >>> W[0].tolist()              # bias_ih + bias_hh, blocks reordered to i, f, o, g
-    [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 5.0, 6.0]
+    >>> W = init_weights(10, 4, rng=0)
+    >>> bool(np.array_equal(from_pytorch_layout(*to_pytorch_layout(W)), W))
+    True
     """
-    weight_hh = _array("weight_hh", weight_hh, (None, None), "(4 * hidden_size, hidden_size)")
-    d = weight_hh.shape[1]
-    if d == 0 or weight_hh.shape[0] != 4 * d:
-        raise ValueError("weight_hh must have shape (4 * hidden_size, hidden_size) with "
-                         f"hidden_size >= 1; got {weight_hh.shape}")
-    weight_ih = _array("weight_ih", weight_ih, (4 * d, None), "(4 * hidden_size, input_size)")
-    if weight_ih.shape[1] == 0:
-        raise ValueError(f"weight_ih must have shape (4 * hidden_size, input_size) with "
-                         f"input_size >= 1; got {weight_ih.shape}")
-    bias_ih = _array("bias_ih", bias_ih, (4 * d,), "(4 * hidden_size,)")
-    bias_hh = _array("bias_hh", bias_hh, (4 * d,), "(4 * hidden_size,)")
-    W_t = np.concatenate([(bias_ih + bias_hh)[:, None], weight_ih, weight_hh], axis=1)
-    return _reorder_gates(W_t.T, _TORCH_FROM_OURS, axis=1)  # i f g o -> i f o g (its own inverse)
+    names = [row[0] for row in LAYOUTS["pytorch"]["arrays"]]
+    return from_layout(dict(zip(names, (weight_ih, weight_hh, bias_ih, bias_hh))), "pytorch")
+
+
+def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
+    """The order of ``W``'s four gate blocks that reproduces ``H``, or None if none does.
+
+    For debugging a conversion: ``W`` has our fused shape, but its column blocks may be in
+    another framework's order. Each of the 24 orders is tried with :func:`forward`.
+
+    Parameters
+    ----------
+    W : array_like, shape (1 + input_size + hidden_size, 4 * hidden_size)
+    X : array_like, shape (n, b, input_size)
+    H : array_like, shape (n, b, hidden_size)
+        The outputs the weights should give (the framework's).
+    c0, h0 : array_like, shape (b, hidden_size), optional
+    atol : float, default 1e-4
+        Largest difference from ``H`` that counts as reproducing it.
+
+    Returns
+    -------
+    order : str or None
+        The gates of ``W``'s blocks, e.g. ``"ifog"`` (ours), ``"ifgo"`` (PyTorch, Keras).
+
+    Examples
+    --------
+    >>> W = init_weights(3, 2, rng=0)
+    >>> X = np.sin(np.arange(4 * 1 * 3)).reshape(4, 1, 3)
+    >>> H_keras = forward(X, W)[0]                 # what Keras computes with W converted right
+    >>> k = to_layout(W, "keras")                  # a hand-written conversion back:
+    >>> W_wrong = np.concatenate([k["bias"][None], k["kernel"], k["recurrent_kernel"]])
+    >>> bool(np.allclose(forward(X, W_wrong)[0], H_keras))    # loads, computes something else
+    False
+    >>> find_gate_order(W_wrong, X, H_keras)                  # its blocks are in Keras's order
+    'ifgo'
+    >>> bool(np.allclose(forward(X, from_layout(k, "keras"))[0], H_keras))   # the fix
+    True
+    """
+    W, H = _array("W", W, _FUSED, _FUSED_TEXT), _array("H", H)
+    _, d = _fused_sizes(W)
+    best, order = np.inf, None
+    for candidate in itertools.permutations(_OURS):
+        columns = np.concatenate([np.arange(d) + d * candidate.index(g) for g in _OURS])
+        H_candidate = forward(X, W[:, columns], c0, h0)[0]  # (n, b, d)
+        _check_shape("H", H, H_candidate.shape, "(n, b, hidden_size) like forward's H")
+        difference = np.abs(H_candidate - H).max()
+        if difference <= atol and difference < best:
+            best, order = difference, "".join(candidate)
+    return order
 
 
 # --- The cell baseline and the sequence model ----------------------------------------------------

@@ -22,6 +22,13 @@ sys.path.insert(0, str(ROOT))  # `import lstm_reference` from the work tree, as 
 
 import lstm_reference  # noqa: E402
 
+# The conversions page includes the table of framework layouts, rendered from
+# lstm_reference.LAYOUTS at every build, so that it shows what to_layout really does.
+sys.path.insert(0, str(ROOT / "docs"))
+import _layouts_table  # noqa: E402
+
+_layouts_table.write(ROOT / "docs" / "_build" / "generated" / "layouts.md")
+
 # -- Project ------------------------------------------------------------------------------------
 
 project = "lstm-reference"

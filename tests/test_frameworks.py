@@ -1,0 +1,240 @@
+"""Agreement with each framework's own LSTM, through ``to_layout`` and ``from_layout``.
+
+Both directions, for every framework in ``LAYOUTS``:
+
+- our weights converted with ``to_layout`` and loaded into the framework give its outputs and
+  final states equal to ours;
+- the framework's own freshly initialized weights (biases nonzero), read back with
+  ``from_layout``, give ours equal to its outputs. ONNX initializes nothing: there, random
+  weights made in ONNX's layout, with both halves of ``B`` nonzero, stand in.
+
+Tolerances: float64 to 1e-12 where the framework computes in float64 (PyTorch, Flax with
+``jax_enable_x64``, ``onnx.reference``); float32 to 1e-5 (onnxruntime has no float64 LSTM);
+Keras 3 on JAX to 1e-6 (in float64 it agrees with ``np.tanh`` only to about 1e-7).
+
+Each framework's tests skip when it is not installed, except in the ``frameworks`` tox
+environment, which sets ``LSTM_REFERENCE_REQUIRE_FRAMEWORKS=1``: there a missing framework is a
+failure, not a skip.
+"""
+
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+import lstm_reference as lr
+
+os.environ.setdefault("KERAS_BACKEND", "jax")  # before keras is first imported
+
+SHAPES = [  # (n, b, input_size, hidden_size)
+    (1, 1, 1, 1),
+    (5, 3, 4, 3),
+    (4, 2, 8, 2),  # input_size == 4 * hidden_size: a missing transpose would still load
+    (9, 4, 6, 5),
+]
+
+
+def need(name):
+    """Import a framework; skip if it is missing, unless the frameworks env requires it."""
+    if os.environ.get("LSTM_REFERENCE_REQUIRE_FRAMEWORKS") == "1":
+        return importlib.import_module(name)
+    return pytest.importorskip(name)
+
+
+def jax_x64():
+    """JAX computes in float32 unless told otherwise (Keras on JAX too)."""
+    need("jax").config.update("jax_enable_x64", True)
+
+
+def problem(n, b, input_size, d, seed=0):
+    """Our W with every bias entry nonzero, inputs, initial states; and our outputs."""
+    rng = np.random.default_rng(seed)
+    W = lr.init_weights(input_size, d, rng=rng)
+    W[0] += rng.standard_normal(4 * d)
+    X = rng.standard_normal((n, b, input_size))  # (n, b, input_size)
+    c0, h0 = rng.standard_normal((2, b, d))
+    return W, X, c0, h0
+
+
+def assert_same(ours, theirs, atol):
+    for name, a, b in zip(("H", "c", "h"), ours, theirs):
+        np.testing.assert_allclose(np.asarray(b), a, rtol=0, atol=atol, err_msg=name)
+
+
+# --- PyTorch ----------------------------------------------------------------------------------
+
+
+def torch_run(lstm, X, c0, h0):
+    torch = need("torch")
+    with torch.no_grad():
+        Ht, (ht, ct) = lstm(torch.from_numpy(X), (torch.from_numpy(h0)[None],
+                                                  torch.from_numpy(c0)[None]))  # (h, c)
+    return Ht.numpy(), ct[0].numpy(), ht[0].numpy()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pytorch_state_dict_from_ours(shape):
+    torch = need("torch")
+    W, X, c0, h0 = problem(*shape)
+    lstm = torch.nn.LSTM(shape[2], shape[3]).double()
+    state = {k: torch.from_numpy(v) for k, v in lr.to_layout(W, "pytorch").items()}
+    lstm.load_state_dict(state, strict=True)
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    assert_same((H, c, h), torch_run(lstm, X, c0, h0), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pytorch_fresh_weights_read_back(shape):
+    torch = need("torch")
+    torch.manual_seed(sum(shape))
+    lstm = torch.nn.LSTM(shape[2], shape[3]).double()  # both biases uniform, nonzero
+    _, X, c0, h0 = problem(*shape)
+    W = lr.from_layout({k: v.numpy() for k, v in lstm.state_dict().items()}, "pytorch")
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    assert_same((H, c, h), torch_run(lstm, X, c0, h0), atol=1e-12)
+
+
+# --- Keras 3 ----------------------------------------------------------------------------------
+# Keras is batch-first, its initial state is [h, c], and its outputs are [H, h, c].
+# get_weights() converts through np.array(variable, copy=False), which NumPy 2 warns about.
+keras_warning = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+
+def keras_layer(input_size, d, **initializers):
+    keras = need("keras")
+    if keras.backend.backend() == "jax":
+        jax_x64()
+    layer = keras.layers.LSTM(d, return_sequences=True, return_state=True, dtype="float64",
+                              **initializers)
+    layer.build((None, None, input_size))
+    return layer
+
+
+def keras_run(layer, X, c0, h0):
+    Hk, hk, ck = layer(X.transpose(1, 0, 2), initial_state=[h0, c0])
+    return np.asarray(Hk).transpose(1, 0, 2), ck, hk
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_keras_from_ours(shape):
+    W, X, c0, h0 = problem(*shape)
+    layer = keras_layer(shape[2], shape[3])
+    params = lr.to_layout(W, "keras")
+    assert [w.name for w in layer.weights] == list(params)  # the order of get_weights()
+    layer.set_weights(list(params.values()))
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    assert_same((H, c, h), keras_run(layer, X, c0, h0), atol=1e-6)
+
+
+@keras_warning
+@pytest.mark.parametrize("shape", SHAPES)
+def test_keras_fresh_weights_read_back(shape):
+    need("keras").utils.set_random_seed(sum(shape))
+    layer = keras_layer(shape[2], shape[3], bias_initializer="random_normal")
+    names = [w.name for w in layer.weights]
+    W = lr.from_layout(dict(zip(names, layer.get_weights())), "keras")
+    _, X, c0, h0 = problem(*shape)
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    assert_same((H, c, h), keras_run(layer, X, c0, h0), atol=1e-6)
+
+
+# --- ONNX: the reference evaluator (float64) and onnxruntime (float32) -------------------------
+
+
+def onnx_model(n, b, input_size, d, dtype):
+    """An ONNX model of one LSTM operator whose weights and states are all graph inputs."""
+    onnx = need("onnx")
+    helper, T = onnx.helper, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    shapes = {"X": (n, b, input_size), "W": (1, 4 * d, input_size), "R": (1, 4 * d, d),
+              "B": (1, 8 * d), "initial_h": (1, b, d), "initial_c": (1, b, d)}
+    outputs = {"Y": (n, 1, b, d), "Y_h": (1, b, d), "Y_c": (1, b, d)}
+    node = helper.make_node("LSTM", ["X", "W", "R", "B", "", "initial_h", "initial_c"],
+                            list(outputs), hidden_size=d)
+    graph = helper.make_graph(
+        [node], "lstm",
+        [helper.make_tensor_value_info(k, T, s) for k, s in shapes.items()],
+        [helper.make_tensor_value_info(k, T, s) for k, s in outputs.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    model.ir_version = 10
+    onnx.checker.check_model(model)
+    return model
+
+
+def onnx_run(runtime, params, X, c0, h0, dtype):
+    shape = (X.shape[0], X.shape[1], X.shape[2], c0.shape[1])
+    model = onnx_model(*shape, dtype)
+    feeds = {"X": X, "initial_h": h0[None], "initial_c": c0[None], **params}
+    feeds = {k: np.asarray(v, dtype=dtype) for k, v in feeds.items()}
+    if runtime == "reference":
+        Y, Y_h, Y_c = need("onnx.reference").ReferenceEvaluator(model).run(None, feeds)
+    else:
+        session = need("onnxruntime").InferenceSession(model.SerializeToString(),
+                                                        providers=["CPUExecutionProvider"])
+        Y, Y_h, Y_c = session.run(None, feeds)
+    return Y[:, 0], Y_c[0], Y_h[0]  # Y (n, directions, b, d)
+
+
+ONNX_RUNTIMES = [("reference", np.float64, 1e-12), ("onnxruntime", np.float32, 1e-5)]
+
+
+@pytest.mark.parametrize("runtime, dtype, atol", ONNX_RUNTIMES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_onnx_from_ours(shape, runtime, dtype, atol):
+    W, X, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape))
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    theirs = onnx_run(runtime, lr.to_layout(W, "onnx"), X, c0, h0, dtype)
+    assert_same((H, c, h), theirs, atol=atol)
+
+
+@pytest.mark.parametrize("runtime, dtype, atol", ONNX_RUNTIMES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_onnx_weights_in_its_layout_read_back(shape, runtime, dtype, atol):
+    n, b, input_size, d = shape
+    rng = np.random.default_rng(sum(shape))
+    params = {"W": rng.standard_normal((1, 4 * d, input_size)) / 2,
+              "R": rng.standard_normal((1, 4 * d, d)) / 2,
+              "B": rng.standard_normal((1, 8 * d))}  # Wb and Rb both nonzero
+    params = {k: v.astype(dtype).astype(np.float64) for k, v in params.items()}
+    _, X, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape))
+    H, c, h, _ = lr.forward(X, lr.from_layout(params, "onnx"), c0, h0)
+    assert_same((H, c, h), onnx_run(runtime, params, X, c0, h0, dtype), atol=atol)
+
+
+# --- Flax -------------------------------------------------------------------------------------
+# flax.linen.RNN(cell) over time-major X; the cell's params are under "cell", its carry is (c, h).
+
+FLAX_CELLS = ["LSTMCell", "OptimizedLSTMCell"]
+
+
+def flax_rnn(cell, d, **initializers):
+    jax_x64()
+    nn, jnp = need("flax.linen"), need("jax.numpy")
+    cell = getattr(nn, cell)(d, param_dtype=jnp.float64, dtype=jnp.float64, **initializers)
+    return nn.RNN(cell, return_carry=True, time_major=True)
+
+
+def flax_run(rnn, params, X, c0, h0):
+    (c, h), H = rnn.apply({"params": {"cell": params}}, X, initial_carry=(c0, h0))
+    return H, c, h
+
+
+@pytest.mark.parametrize("cell", FLAX_CELLS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_flax_from_ours(shape, cell):
+    W, X, c0, h0 = problem(*shape)
+    rnn = flax_rnn(cell, shape[3])
+    H, c, h, _ = lr.forward(X, W, c0, h0)
+    assert_same((H, c, h), flax_run(rnn, lr.to_layout(W, "flax"), X, c0, h0), atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", FLAX_CELLS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_flax_fresh_weights_read_back(shape, cell):
+    jax = need("jax")
+    rnn = flax_rnn(cell, shape[3], bias_init=need("flax.linen").initializers.normal(1.0))
+    _, X, c0, h0 = problem(*shape)
+    params = rnn.init(jax.random.key(sum(shape)), X, initial_carry=(c0, h0))["params"]["cell"]
+    assert all(np.abs(params[f"h{g}"]["bias"]).min() > 0 for g in "ifgo")
+    H, c, h, _ = lr.forward(X, lr.from_layout(params, "flax"), c0, h0)
+    assert_same((H, c, h), flax_run(rnn, params, X, c0, h0), atol=1e-12)
