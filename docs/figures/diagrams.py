@@ -158,8 +158,8 @@ def unrolled():
         # the gradient coming back along each edge
         rich(402, 58, [("δc", "t+1"), (" ⊙ f", "t+1")], color=GRAD_COLOR),
         rich(395, 214, [("δz", "t+1"), (" W", "h"), ("ᵀ", "")], color=GRAD_COLOR),
-        rich(326, 154, [("δh", "t"), (" ⊙ o", "t"), ("(1 − tanh² c", "t"), (")", "")], size=11,
-             anchor="start", color=GRAD_COLOR),
+        rich(326, 154, [("δh", "t"), (" ⊙ o", "t"), ("(1 − tanh² c", "t"), (")", "")],
+             size=11, anchor="start", color=GRAD_COLOR),
         label(332, 278, "dH[t]", size=13, anchor="start", color=GRAD_COLOR, italic=False),
     ]
     return svg(680, 300, "Steps t and t+1 unrolled: c_t leaves step t twice, into h_t and into "
