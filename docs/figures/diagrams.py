@@ -86,8 +86,8 @@ def cell():
         line([(20, 268), (148, 268)], H_COLOR, 2.4),
         line([(300, 345), (300, 285)], "currentColor"),
         label(312, 342, "x", "t", anchor="start"),
-        f'<rect x="150" y="252" width="320" height="32" rx="6" fill="none" '
-        f'stroke="currentColor" stroke-width="1.4"/>',
+        '<rect x="150" y="252" width="320" height="32" rx="6" fill="none" '
+        'stroke="currentColor" stroke-width="1.4"/>',
         label(310, 273, "z = [1, x, h] W  (one product, four gates)", size=13, italic=False),
         # four gates (eq-gates)
         line([(190, 252), (190, 217)]), box(190, 200, 46, 30, GATE_COLOR, "σ"),
