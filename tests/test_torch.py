@@ -5,6 +5,8 @@ Skips when torch is not installed, except in the ``torch`` tox environment, whic
 """
 
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +103,106 @@ def test_torch_comparison_can_fail():
     X = rng.standard_normal((5, 3, 10))
     H_torch = lstm(torch.from_numpy(X))[0].detach().numpy()
     assert np.abs(H_torch - lr.forward(X, W)[0]).max() > 1e-3
+
+
+# --- Variable lengths: packed sequences -------------------------------------------------------
+
+PACK = torch.nn.utils.rnn
+
+LENGTH_CASES = [  # (n, input_size, hidden_size, lengths): a length of 1 and of n, unsorted
+    (1, 2, 3, [1]),
+    (5, 3, 4, [2, 5, 1, 4]),
+    (6, 4, 4, [6, 6, 3, 1]),  # batch == input_size == hidden_size; ties
+    (9, 7, 5, [1, 9, 4, 9, 2, 7]),
+]
+
+
+def run_both_with_lengths(n, input_size, d, lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    b = len(lengths)
+    W = lr.init_weights(input_size, d, rng=rng)
+    W[0] += rng.standard_normal(4 * d)
+    X, dH = rng.standard_normal((n, b, input_size)), rng.standard_normal((n, b, d))
+    c0, h0, dc, dh = rng.standard_normal((4, b, d))
+
+    H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
+    dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
+    ours = {"H": H, "c": c, "h": h, "dX": dX, "dW": dW, "dc0": dc0, "dh0": dh0}
+
+    lstm, parameters = torch_lstm(W, torch.float64)
+    Xt, c0t, h0t = (torch.from_numpy(a).requires_grad_() for a in (X, c0[None], h0[None]))
+    packed = PACK.pack_padded_sequence(Xt, torch.tensor(lengths), enforce_sorted=False)
+    out, (ht, ct) = lstm(packed, (h0t, c0t))
+    Ht, _ = PACK.pad_packed_sequence(out, total_length=n)  # zeros at padded steps
+    loss = (Ht * torch.from_numpy(dH)).sum()
+    loss = loss + (ct[0] * torch.from_numpy(dc)).sum() + (ht[0] * torch.from_numpy(dh)).sum()
+    loss.backward()
+    grads = [p.grad.numpy() for p in parameters]
+    theirs = {
+        "H": Ht.detach().numpy(), "c": ct[0].detach().numpy(), "h": ht[0].detach().numpy(),
+        "dX": Xt.grad.numpy(), "dW": lr.from_pytorch_layout(*grads[:3], np.zeros_like(grads[3])),
+        "dc0": c0t.grad.numpy()[0], "dh0": h0t.grad.numpy()[0],
+    }
+    return ours, theirs
+
+
+@pytest.mark.parametrize("case", LENGTH_CASES)
+def test_lengths_match_packed_sequences(case):
+    ours, theirs = run_both_with_lengths(*case)
+    for name in ("H", "c", "h"):
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-10, err_msg=name)
+    for name in ("dX", "dW", "dc0", "dh0"):
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_the_lengths_comparison_can_fail():
+    """Ignoring the lengths (running every sequence to n) must disagree with packed torch."""
+    n, input_size, d, lengths = LENGTH_CASES[1]
+    ours, theirs = run_both_with_lengths(n, input_size, d, lengths)
+    rng = np.random.default_rng(0)
+    W = lr.init_weights(input_size, d, rng=rng)
+    W[0] += rng.standard_normal(4 * d)
+    X = rng.standard_normal((n, len(lengths), input_size))
+    c0, h0 = rng.standard_normal((4, len(lengths), d))[:2]
+    H_full, c_full, h_full, _ = lr.forward(X, W, c0, h0)  # lengths ignored
+    assert np.abs(h_full - theirs["h"]).max() > 1e-3
+
+
+# --- Bidirectional and stacked, from forward and backward with lengths ------------------------
+
+
+def test_bidirectional_stack_matches_torch():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "examples"))
+    from bidirectional import make_problem, stack_backward, stack_forward
+
+    X, weights, lengths, R, Rh, Rc = make_problem(n=7, lengths=(7, 2, 5, 1), seed=3)
+    H, h_n, c_n, caches = stack_forward(X, weights, lengths)
+    dX, dWs = stack_backward(R, Rh, Rc, caches, lengths)
+
+    input_size, d = X.shape[2], weights[0][0].shape[1] // 4
+    lstm = torch.nn.LSTM(input_size, d, num_layers=2, bidirectional=True).double()
+    with torch.no_grad():
+        for layer, pair in enumerate(weights):
+            for suffix, W in zip(("", "_reverse"), pair):
+                names = [f"{kind}_l{layer}{suffix}" for kind in
+                         ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                for name, value in zip(names, lr.to_pytorch_layout(W)):
+                    getattr(lstm, name).copy_(torch.from_numpy(value))
+    Xt = torch.from_numpy(X).requires_grad_()
+    packed = PACK.pack_padded_sequence(Xt, torch.tensor(lengths), enforce_sorted=False)
+    out, (ht, ct) = lstm(packed)
+    Ht, _ = PACK.pad_packed_sequence(out, total_length=len(X))
+    loss = ((Ht * torch.from_numpy(R)).sum() + (ht * torch.from_numpy(Rh)).sum()
+            + (ct * torch.from_numpy(Rc)).sum())
+    loss.backward()
+
+    np.testing.assert_allclose(H, Ht.detach().numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(h_n, ht.detach().numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(c_n, ct.detach().numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(dX, Xt.grad.numpy(), rtol=0, atol=1e-9)
+    for layer, pair in enumerate(dWs):
+        for suffix, dW in zip(("", "_reverse"), pair):
+            grads = [getattr(lstm, f"{kind}_l{layer}{suffix}").grad.numpy()
+                     for kind in ("weight_ih", "weight_hh", "bias_ih")]
+            dW_torch = lr.from_pytorch_layout(*grads, np.zeros_like(grads[2]))
+            np.testing.assert_allclose(dW, dW_torch, rtol=0, atol=1e-9, err_msg=f"{layer}{suffix}")
