@@ -69,10 +69,17 @@ References
 """
 
 import argparse
+import contextlib
+import functools
+import io
 import itertools
+import math
 import os
+import secrets
+import shutil
 import sys
 import zipfile
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -1242,12 +1249,27 @@ class LSTM:
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the sizes and every parameter to one ``.npz`` file
-        (NumPy adds ``.npz`` if missing).
+        """Write the sizes and every parameter to one ``.npz`` file, atomically.
 
         The file holds the arrays of :meth:`get_params`, ``"sizes"`` = ``[input_size,
-        hidden_size, output_size or 0]`` and ``"format"``, a marker :meth:`load` checks. No
-        pickled objects: it loads with ``allow_pickle=False``.
+        hidden_size, output_size or 0]`` and ``"format"``, a marker :meth:`load` checks; no
+        pickled objects. Every parameter is checked before anything is written. The file is
+        written beside the target under a temporary name, then renamed over it: a save that
+        fails (a full disk) leaves the file that was there as it was, and no temporary file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike or file
+            ``.npz`` is appended to a path that lacks it, as ``numpy.savez`` does. An
+            existing file keeps its permission bits. A binary file object is written in place.
+
+        Raises
+        ------
+        TypeError
+            A parameter is not an array of the model's dtype (an attribute was assigned
+            directly); the message names it, and nothing has been written.
+        ValueError
+            A parameter has the wrong shape; likewise.
 
         Examples
         --------
@@ -1261,19 +1283,28 @@ class LSTM:
         >>> bool(np.array_equal(loaded.forward(X), model.forward(X)))   # bit for bit
         True
         """
+        params = _params_to_save(self)  # checks the sizes too
         sizes = np.array([self.input_size, self.hidden_size, self.output_size or 0], dtype=np.int64)
-        np.savez(path, format=np.array(_FILE_FORMAT), sizes=sizes, **self.get_params())
+        arrays = {"format": np.array(_FILE_FORMAT), "sizes": sizes, **params}
+        if isinstance(path, (str, bytes, os.PathLike)):
+            _write_atomically(path, arrays)
+        else:
+            np.savez(path, **arrays)
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save`, checking every entry.
+        """Read a model written by :meth:`save`, checking every member before reading its data.
 
-        Loads with ``allow_pickle=False`` (a file can never run code), then checks the format
-        marker, the sizes, the names, and every array's shape and dtype.
+        Reads only the members a model file has, and of each its ``.npy`` header first: the
+        dtype and shape must match the sizes before any data is read, and the data must all be
+        there before it is kept, so a hostile file cannot make ``load`` allocate more than the
+        model it holds. No pickle: loading a file never runs code. A big-endian file loads as a
+        model of the native dtype.
 
         Parameters
         ----------
         path : str or os.PathLike or file
+            A file object must be binary and seekable.
 
         Returns
         -------
@@ -1282,8 +1313,11 @@ class LSTM:
         Raises
         ------
         ValueError
-            The file is not one of ours (not an ``.npz``, no or a wrong marker), holds pickled
-            objects, or an entry is missing, unknown or of the wrong shape or dtype.
+            Anything but a file :meth:`save` writes: not a zip, a damaged, encrypted or
+            compressed (but by deflate) member, an unknown, duplicate, missing or misshapen
+            entry, pickled objects; the message says what is wrong.
+        OSError
+            The path cannot be opened (``FileNotFoundError`` if it does not exist).
 
         Examples
         --------
@@ -1296,72 +1330,230 @@ class LSTM:
         ...
         ValueError: ... is not an LSTM file written by LSTM.save: no 'format' entry
         """
-        if isinstance(path, (str, os.PathLike)):
-            with open(path, "rb") as file:  # we open and close it: np.load leaks it on a broken zip
-                arrays = _read_npz(file, path)
-        else:
-            arrays = _read_npz(path, path)
+        # a path we open and close ourselves; a file object stays the caller's
+        file = open(path, "rb") if isinstance(path, (str, bytes, os.PathLike)) else path
         try:
-            return cls._from_arrays(arrays)
-        except (TypeError, ValueError) as error:
+            return cls._from_arrays(*_read_model_file(file))
+        except (ValueError, TypeError) as error:
             raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
+        except (EOFError, OSError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
+            # what zipfile and zlib raise on a damaged archive
+            raise ValueError(f"{path} is not an LSTM file written by LSTM.save: a damaged zip "
+                             f"archive ({type(error).__name__}: {error})") from error
+        finally:
+            if file is not path:
+                file.close()
 
     @classmethod
-    def _from_arrays(cls, arrays):
-        """A model from a loaded file's arrays; TypeError or ValueError on anything unexpected."""
-        marker = arrays.pop("format", None)
-        if marker is None:
-            raise ValueError("no 'format' entry")
-        if marker.shape != () or marker.dtype.kind != "U" or str(marker) != _FILE_FORMAT:
-            raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got {marker!r}")
-        sizes = arrays.pop("sizes", None)
-        if sizes is None or sizes.shape != (3,) or sizes.dtype.kind not in "iu":
-            raise ValueError(
-                f"'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]; "
-                f"got {sizes!r}"
-            )
-        input_size, hidden_size, output_size = (int(s) for s in sizes)
-        output_size = output_size or None
-        # Shapes first, so that tampered sizes cannot make the constructor allocate more than
-        # the file holds.
-        for name, shape in _param_shapes(input_size, hidden_size, output_size).items():
-            if name not in arrays or arrays[name].shape != shape:
-                found = arrays[name].shape if name in arrays else "no such entry"
-                raise ValueError(f"entry {name!r} must have shape {shape} "
-                                 f"for sizes {sizes.tolist()}; got {found}")
-            # save writes one floating dtype throughout
-            if arrays[name].dtype != arrays["W_xi"].dtype:
-                raise ValueError(f"entry {name!r} must have dtype {arrays['W_xi'].dtype} "
-                                 f"like 'W_xi'; got {arrays[name].dtype}")
-        model = cls(input_size, hidden_size, output_size, rng=0,
-                    dtype=_float_dtype(arrays["W_xi"].dtype))
-        model.set_params(arrays)  # checks every name, shape and dtype again, and no extra names
+    def _from_arrays(cls, sizes, params):
+        """A model of ``sizes = (input_size, hidden_size, output_size)`` holding ``params``."""
+        model = cls(*sizes, rng=0, dtype=params["W_xi"].dtype)
+        model.set_params(params)  # checks every name, shape and dtype again
         return model
 
 
-def _read_npz(file, path):
-    """Every array of an ``.npz``, read without pickle; ValueError if it is not an ``.npz``
-    of plain arrays."""
+# Reading a file only as far as it is safe: a zip names its members and declares their sizes
+# before their data, and an .npy member declares its dtype and shape in a short header before
+# its data. Every declaration is checked against what a model file of these sizes holds before
+# the next byte is read; the data is read twice, first to check it is all there, then to keep it.
+_MAX_DIRECTORY = 1 << 16  # bytes of zip directory; a model file's (at most 16 members) has ~1 KB
+_MAX_HEADER = 10_000  # bytes of .npy header, NumPy's own limit; ours have ~128
+_CHUNK = 1 << 20  # bytes read at a time
+
+
+def _params_to_save(model):
+    """Every parameter of ``model`` by name, each checked: an array of the model's dtype and of
+    its shape in :func:`_param_shapes`."""
+    _size("model.input_size", model.input_size)
+    _size("model.hidden_size", model.hidden_size)
+    if model.output_size is not None:
+        _size("model.output_size", model.output_size)
+    dtype = _float_dtype(model.dtype)
+    params = {}
+    for name, shape in _param_shapes(model.input_size, model.hidden_size,
+                                     model.output_size).items():
+        where = "model.cell" if name in _CELL_PARAMS else "model"
+        value = getattr(model.cell if name in _CELL_PARAMS else model, name, None)
+        if not isinstance(value, np.ndarray) or value.dtype != dtype:
+            found = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise TypeError(f"{where}.{name} must be an array of the model's dtype {dtype}; "
+                            f"got {found}")
+        if value.shape != shape:
+            raise ValueError(f"{where}.{name} must have shape {shape}; got {value.shape}")
+        params[name] = value
+    return params
+
+
+def _write_atomically(path, arrays):
+    """``np.savez(path, **arrays)``, written under a temporary name beside ``path`` and renamed
+    over it when complete; the temporary file is removed if anything fails."""
+    path = os.fsdecode(path)
+    path = os.path.realpath(path if path.endswith(".npz") else path + ".npz")  # through a link
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(8)}.tmp")
+    # a new file (O_EXCL), with the permissions open() would give it (0o666 less the umask)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        archive = np.load(file, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as error:
-        # pickled, empty, or not NumPy at all
-        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
-    if not isinstance(archive, np.lib.npyio.NpzFile):  # a single .npy array
-        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: not an .npz archive")
-    with archive:
-        arrays = {}
-        for key in archive.files:
-            try:
-                arrays[key] = archive[key]
-            except (ValueError, EOFError, zipfile.BadZipFile) as error:
-                # ValueError: an object array
-                raise ValueError(f"{path}: entry {key!r} is not a plain array, refused "
-                                 f"(pickled objects are never loaded: unpickling can run "
-                                 f"arbitrary code): {error}") from error
-    return arrays
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename makes it the file
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copymode(path, temp)  # a file replaced keeps its permissions
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+        raise
 
 
+def _read_model_file(file):
+    """The sizes ``(input_size, hidden_size, output_size)`` and the parameters of a model
+    file; ValueError (or what zipfile raises) if it is anything else."""
+    _check_zip_directory(file)
+    with zipfile.ZipFile(file) as archive:
+        members = {}
+        for info in archive.infolist():  # a dict would keep only the last of two equal names
+            if not info.filename.endswith(".npy"):
+                raise ValueError(f"member {info.filename!r} is not an .npy array")
+            if info.filename[:-4] in members:
+                raise ValueError(f"member {info.filename!r} appears twice")
+            members[info.filename[:-4]] = info
+        if "format" not in members:
+            raise ValueError("no 'format' entry")
+        marker = _read_member(archive, members["format"], _check_marker)
+        if str(marker) != _FILE_FORMAT:
+            raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got {str(marker)!r}")
+        sizes = _read_sizes(archive, members.get("sizes"))
+        shapes = _param_shapes(*sizes)
+        unknown = sorted(set(members) - set(shapes) - {"format", "sizes"})
+        if unknown:
+            raise ValueError(f"members other than a model's are refused unread; "
+                             f"unknown: {unknown}")
+        params = {}
+        for name, shape in shapes.items():
+            check = functools.partial(_check_param, name, shape, params.get("W_xi"),
+                                      [sizes[0], sizes[1], sizes[2] or 0])
+            if name not in members:
+                check(None, "no such entry")
+            params[name] = _read_member(archive, members[name], check)
+    return sizes, params
+
+
+def _check_zip_directory(file):
+    """Refuse a zip whose directory is larger than a model file's before zipfile reads it:
+    zipfile builds an object per entry, some 500 bytes each."""
+    file.seek(0, os.SEEK_END)
+    file.seek(max(0, file.tell() - 98))
+    tail = file.read()  # the zip64 end record (56 bytes) and locator (20), the end record (22)
+    if len(tail) < 22 or tail[-22:-18] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
+        raise ValueError("not a zip archive (.npz) ending in a zip end record without comment")
+    directory = int.from_bytes(tail[-10:-6], "little")
+    if len(tail) == 98 and tail[-42:-38] == b"PK\x06\x07":  # zipfile reads the zip64 record
+        directory = max(directory, int.from_bytes(tail[40:48], "little"))
+    if directory > _MAX_DIRECTORY:
+        raise ValueError(f"its zip directory takes {directory} bytes; "
+                         f"a model file's takes less than {_MAX_DIRECTORY}")
+
+
+def _read_member(archive, info, check):
+    """One ``.npy`` member as a native-byte-order array; ``check(dtype, shape)`` raises a
+    ValueError before any data is read if the header is not the one expected."""
+    name = info.filename[:-4]
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ValueError(f"member {info.filename!r} has compression method {info.compress_type}; "
+                         f"a model file's are stored (0) or deflated (8)")
+    if info.flag_bits & 0x1:
+        raise ValueError(f"member {info.filename!r} is encrypted")
+    with archive.open(info) as stream:
+        try:
+            dtype, shape, fortran, header_size = _read_npy_header(stream)
+        except ValueError as error:
+            raise ValueError(f"entry {name!r}: {error}") from error
+        if dtype.hasobject:
+            raise ValueError(f"entry {name!r} is not a plain array, refused (pickled objects are "
+                             f"never loaded: unpickling can run arbitrary code)")
+        check(dtype, shape)
+        nbytes = dtype.itemsize * math.prod(shape)
+        if info.file_size != header_size + nbytes:
+            raise ValueError(f"entry {name!r} holds {info.file_size - header_size} bytes of "
+                             f"data; its header, {dtype} {shape}, needs {nbytes}")
+        _read_exactly(stream, nbytes, name)  # all there? (zipfile checks the CRC at the end)
+    data = np.empty(nbytes, dtype=np.uint8)  # (nbytes,)
+    with archive.open(info) as stream:
+        stream.read(header_size)
+        _read_exactly(stream, nbytes, name, into=memoryview(data))
+    array = data.view(dtype).reshape(shape, order="F" if fortran else "C")
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+
+def _read_npy_header(stream):
+    """``(dtype, shape, fortran_order, header size in bytes)`` of an ``.npy`` stream, reading
+    no more than the header; ValueError if it is not one."""
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0)):  # 3.0 is for structured dtypes, never ours
+        raise ValueError(f".npy format version {version}; ours are 1.0")
+    length_bytes = stream.read(2 if version == (1, 0) else 4)
+    length = int.from_bytes(length_bytes, "little")
+    if length > _MAX_HEADER:
+        raise ValueError(f"an .npy header of {length} bytes; at most {_MAX_HEADER} are read")
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(io.BytesIO(length_bytes + stream.read(length)))
+    return dtype, shape, fortran, np.lib.format.MAGIC_LEN + len(length_bytes) + length
+
+
+def _read_exactly(stream, nbytes, name, into=None):
+    """Read ``nbytes`` from ``stream`` ``into`` a buffer, or only count them, _CHUNK at a time;
+    ValueError unless there are exactly that many."""
+    done = 0
+    while done < nbytes:
+        try:
+            count = (len(stream.read(min(_CHUNK, nbytes - done))) if into is None
+                     else stream.readinto(into[done:done + _CHUNK]))
+        except EOFError:  # zipfile's word for a member that ends before its declared size
+            count = 0
+        if not count:
+            raise ValueError(f"entry {name!r} ends after {done} of its {nbytes} bytes of data")
+        done += count
+    if stream.read(1):
+        raise ValueError(f"entry {name!r} holds more than its {nbytes} bytes of data")
+
+
+def _check_marker(dtype, shape):
+    """The ``format`` entry is one short unicode string."""
+    if dtype.kind != "U" or shape != () or not 0 < dtype.itemsize <= 4 * 100:
+        raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got an array of dtype {dtype}, "
+                         f"shape {shape}")
+
+
+def _read_sizes(archive, info):
+    """``(input_size, hidden_size, output_size or None)`` from the ``sizes`` member."""
+    expected = "'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]"
+
+    def check(dtype, shape):
+        if dtype.kind not in "iu" or shape != (3,):
+            raise ValueError(f"{expected}; got an array of dtype {dtype}, shape {shape}")
+
+    if info is None:
+        raise ValueError(f"{expected}; got no such entry")
+    input_size, hidden_size, output_size = (int(s) for s in _read_member(archive, info, check))
+    if input_size < 1 or hidden_size < 1 or output_size < 0:
+        raise ValueError(f"{expected}, the first two positive; "
+                         f"got {[input_size, hidden_size, output_size]}")
+    return input_size, hidden_size, output_size or None
+
+
+def _check_param(name, expected, W_xi, sizes, dtype, shape):
+    """A parameter entry has its shape for these sizes, and the floating dtype of ``W_xi``
+    (the first one read), in either byte order."""
+    if shape != expected:
+        raise ValueError(f"entry {name!r} must have shape {expected} for sizes {sizes}; "
+                         f"got {shape}")
+    if W_xi is None and dtype.kind != "f":
+        raise ValueError(f"entry {name!r} dtype must be a floating-point type; got {dtype}")
+    if W_xi is not None and dtype.newbyteorder("=") != W_xi.dtype:
+        raise ValueError(f"entry {name!r} must have dtype {W_xi.dtype} like 'W_xi'; got {dtype}")
 
 
 # --- Verification -----------------------------------------------------------------------------
