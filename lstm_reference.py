@@ -694,7 +694,7 @@ def to_layout(W, framework):
 
 
 def _flat_params(params, framework, arrays):
-    """``{"ii": {"kernel": a}}`` -> ``{"ii/kernel": a}``; no key missing, none extra."""
+    """``{"ii": {"kernel": a}}`` -> ``{"ii/kernel": a}``, with exactly the framework's names."""
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays; got {type(params).__name__}")
     flat, todo = {}, [("", params)]
@@ -705,16 +705,8 @@ def _flat_params(params, framework, arrays):
                 todo.append((f"{prefix}{key}/", value))
             else:
                 flat[f"{prefix}{key}"] = value
-    expected = ", ".join(f"{name} {shape}" for name, _, _, _, shape in arrays)
-    names = [row[0] for row in arrays]
-    for name in names:
-        if name not in flat:
-            raise ValueError(f"params has no {name!r} for {framework!r}: expected {expected}")
-    for name in flat:
-        if name not in names:
-            raise ValueError(f"params has an unexpected key {name!r} for {framework!r}: "
-                             f"expected {expected}")
-    return {name: _array(f"params[{name!r}]", flat[name]) for name in names}
+    _names(f"params for {framework!r}", flat, {name: shape for name, *_, shape in arrays})
+    return {name: _array(f"params[{name!r}]", flat[name]) for name, *_ in arrays}
 
 
 def _layout_sizes(flat, arrays):
@@ -1109,9 +1101,13 @@ class LSTM:
         >>> model.cell.b_f.tolist()
         [1.0, 1.0, 1.0, 1.0]
         """
-        params = {name: getattr(self.cell, name).copy() for name in _CELL_PARAMS}
+        return {name: value.copy() for name, value in self._params().items()}
+
+    def _params(self):
+        """Every parameter by name: the arrays themselves, not copies."""
+        params = {name: getattr(self.cell, name) for name in _CELL_PARAMS}
         if self.output_size is not None:
-            params.update(W_y=self.W_y.copy(), b_y=self.b_y.copy())
+            params.update(W_y=self.W_y, b_y=self.b_y)
         return params
 
     def set_params(self, params):
@@ -1283,7 +1279,14 @@ class LSTM:
         >>> bool(np.array_equal(loaded.forward(X), model.forward(X)))   # bit for bit
         True
         """
-        params = _params_to_save(self)  # checks the sizes too
+        sizes = {s: getattr(self, s) for s in ("input_size", "hidden_size", "output_size")}
+        for s, size in sizes.items():
+            if size is not None:
+                _size(f"model.{s}", size)
+        shapes = _param_shapes(**sizes)
+        where = {name: f"model.cell.{name}" if name in _CELL_PARAMS else f"model.{name}"
+                 for name in shapes}
+        params = _params(self._params(), shapes, self.dtype, where=where, copy=False)
         sizes = np.array([self.input_size, self.hidden_size, self.output_size or 0], dtype=np.int64)
         arrays = {"format": np.array(_FILE_FORMAT), "sizes": sizes, **params}
         if isinstance(path, (str, bytes, os.PathLike)):
@@ -1359,29 +1362,6 @@ class LSTM:
 _MAX_DIRECTORY = 1 << 16  # bytes of zip directory; a model file's (at most 16 members) has ~1 KB
 _MAX_HEADER = 10_000  # bytes of .npy header, NumPy's own limit; ours have ~128
 _CHUNK = 1 << 20  # bytes read at a time
-
-
-def _params_to_save(model):
-    """Every parameter of ``model`` by name, each checked: an array of the model's dtype and of
-    its shape in :func:`_param_shapes`."""
-    _size("model.input_size", model.input_size)
-    _size("model.hidden_size", model.hidden_size)
-    if model.output_size is not None:
-        _size("model.output_size", model.output_size)
-    dtype = _float_dtype(model.dtype)
-    params = {}
-    for name, shape in _param_shapes(model.input_size, model.hidden_size,
-                                     model.output_size).items():
-        where = "model.cell" if name in _CELL_PARAMS else "model"
-        value = getattr(model.cell if name in _CELL_PARAMS else model, name, None)
-        if not isinstance(value, np.ndarray) or value.dtype != dtype:
-            found = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
-            raise TypeError(f"{where}.{name} must be an array of the model's dtype {dtype}; "
-                            f"got {found}")
-        if value.shape != shape:
-            raise ValueError(f"{where}.{name} must have shape {shape}; got {value.shape}")
-        params[name] = value
-    return params
 
 
 def _write_atomically(path, arrays):
@@ -2005,43 +1985,46 @@ def _check_cache(cache):
     """The cache's arrays, in the order of ``_CACHE_KEYS``, if it is what forward returned."""
     if not isinstance(cache, dict):
         raise TypeError(f"cache must be the dict returned by forward; got {type(cache).__name__}")
-    if set(cache) != set(_CACHE_KEYS):
-        raise ValueError(f"cache must be the dict returned by forward, with keys "
-                         f"{sorted(_CACHE_KEYS)}; got keys {sorted(map(str, cache))}")
-    arrays = [cache[k] for k in _CACHE_KEYS]
-    if not all(isinstance(a, np.ndarray) for a in arrays) or arrays[2].ndim != 2 or (
-            arrays[0].ndim != 2 or arrays[6].ndim != 1):
+    _names("cache", cache, dict.fromkeys(_CACHE_KEYS, "(as made by forward)"))
+    X, W, IFOG, C, Ct, H, order, batch_sizes = arrays = [cache[k] for k in _CACHE_KEYS]
+    if not all(isinstance(a, np.ndarray) for a in arrays) or X.ndim != 2 or IFOG.ndim != 2:
         raise ValueError("cache must be the dict returned by forward: "
                          "its entries are not the arrays forward made")
-    X, W, IFOG, C, Ct, H, order, batch_sizes = arrays
-    (N, four_d), b = IFOG.shape, len(order)
-    d = four_d // 4
+    N, b, d = IFOG.shape[0], len(order), IFOG.shape[1] // 4  # rows, batch, hidden
     expected = {"X": (N, None), "W": (1 + X.shape[1] + d, 4 * d), "C": (b + N, d),
-                "Ct": (N, d), "H": (b + N, d), "batch_sizes": (None,)}
+                "Ct": (N, d), "H": (b + N, d), "order": (None,), "batch_sizes": (None,)}
     for key, shape in expected.items():
         _check_shape(f"cache[{key!r}]", cache[key], shape, "as made by forward")
-    return X, W, IFOG, C, Ct, H, order, batch_sizes
+    return arrays
 
 
-def _params(params, shapes, dtype):
-    """Copies of ``params``, a dict with exactly the names of ``shapes``, each of that shape and
-    of ``dtype``; checked in full before anything is returned."""
+def _params(params, shapes, dtype, *, where=None, copy=True):
+    """``params``, a dict with exactly the names of ``shapes``, each an array of that shape and
+    of ``dtype``, checked in full before anything is returned. ``where[name]`` is what the
+    messages call an entry (default ``params['name']``)."""
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays like get_params(); "
                         f"got {type(params).__name__}")
-    unknown = [repr(k) for k in params if k not in shapes]
-    missing = [k for k in shapes if k not in params]
-    if unknown or missing:
-        raise ValueError(f"params must have exactly the names {list(shapes)}; "
-                         f"unknown: [{', '.join(unknown)}], missing: {missing}")
+    _names("params", params, {name: _shape_text(_PARAMS[name]) for name in shapes})
     checked = {}
     for name, shape in shapes.items():
-        value = _array(f"params[{name!r}]", params[name], shape, _shape_text(_PARAMS[name]))
+        label = where[name] if where else f"params[{name!r}]"
+        value = _array(label, params[name], shape, _shape_text(_PARAMS[name]))
         if value.dtype != dtype:
-            raise TypeError(f"params[{name!r}] must have the model's dtype {dtype}; "
-                            f"got {value.dtype}")
-        checked[name] = value.copy()
+            raise TypeError(f"{label} must have the model's dtype {dtype}; got {value.dtype}")
+        checked[name] = value.copy() if copy else value
     return checked
+
+
+def _names(what, mapping, expected):
+    """Raise a ValueError unless ``mapping`` has exactly the keys of ``expected``, a dict of
+    name -> shape in words (the message lists them)."""
+    unknown = [repr(key) for key in mapping if key not in expected]
+    missing = [key for key in expected if key not in mapping]
+    if unknown or missing:
+        listing = ", ".join(f"{key} {shape}" for key, shape in expected.items())
+        raise ValueError(f"{what} must have exactly the names {listing}; "
+                         f"unknown: [{', '.join(unknown)}], missing: {missing}")
 
 
 def _generator(rng):
