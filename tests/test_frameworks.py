@@ -238,3 +238,66 @@ def test_flax_fresh_weights_read_back(shape, cell):
     assert all(np.abs(params[f"h{g}"]["bias"]).min() > 0 for g in "ifgo")
     H, c, h, _ = lr.forward(X, lr.from_layout(params, "flax"), c0, h0)
     assert_same((H, c, h), flax_run(rnn, params, X, c0, h0), atol=1e-12)
+
+
+# --- Padding rules: what each framework does at the padded steps of a shorter sequence ---------
+# The conventions page compares them; these tests are its evidence. Lengths [n, 2]: the second
+# sequence is padded after step 2.
+
+PAD_N, PAD_LENGTHS = 4, np.array([4, 2])
+
+
+def padded_problem(dtype=np.float64):
+    W, X, _, _ = problem(PAD_N, 2, 3, 2, seed=5)
+    X = X.astype(dtype).astype(np.float64)
+    return W.astype(dtype).astype(np.float64), X, lr.forward(X, W, lengths=PAD_LENGTHS)
+
+
+def test_keras_mask_repeats_the_last_output_and_keeps_the_state():
+    W, X, (H, c, h, _) = padded_problem()
+    layer = keras_layer(3, 2)
+    layer.set_weights(list(lr.to_layout(W, "keras").values()))
+    mask = np.arange(PAD_N)[None] < PAD_LENGTHS[:, None]  # (b, n)  batch first, as Keras
+    Hk, hk, ck = layer(X.transpose(1, 0, 2), mask=mask)
+    Hk = np.asarray(Hk).transpose(1, 0, 2)
+    np.testing.assert_allclose(Hk[:2, 1], H[:2, 1], rtol=0, atol=1e-6)  # where it runs: ours
+    np.testing.assert_allclose(Hk[2:, 1], [H[1, 1]] * 2, rtol=0, atol=1e-6)  # then repeated
+    assert not layer.zero_output_for_mask  # the default; True would give our zeros
+    np.testing.assert_allclose(np.asarray(hk), h, rtol=0, atol=1e-6)  # final: its own last step
+    np.testing.assert_allclose(np.asarray(ck), c, rtol=0, atol=1e-6)
+
+
+def onnx_padded_run(runtime, W, X, dtype):
+    onnx = need("onnx")
+    helper, T = onnx.helper, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    node = helper.make_node("LSTM", ["X", "W", "R", "B", "sequence_lens"], ["Y", "Y_h", "Y_c"],
+                            hidden_size=2)
+    inputs = [helper.make_tensor_value_info(k, T, None) for k in ("X", "W", "R", "B")]
+    inputs.append(helper.make_tensor_value_info("sequence_lens", onnx.TensorProto.INT32, None))
+    outputs = [helper.make_tensor_value_info(k, T, None) for k in ("Y", "Y_h", "Y_c")]
+    model = helper.make_model(helper.make_graph([node], "lstm", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 22)])
+    model.ir_version = 10
+    feeds = {k: np.asarray(v, dtype=dtype) for k, v in {"X": X, **lr.to_layout(W, "onnx")}.items()}
+    feeds["sequence_lens"] = PAD_LENGTHS.astype(np.int32)
+    if runtime == "reference":
+        Y, Y_h, Y_c = need("onnx.reference").ReferenceEvaluator(model).run(None, feeds)
+    else:
+        session = need("onnxruntime").InferenceSession(model.SerializeToString(),
+                                                        providers=["CPUExecutionProvider"])
+        Y, Y_h, Y_c = session.run(None, feeds)
+    return Y[:, 0], Y_c[0], Y_h[0]
+
+
+def test_onnxruntime_sequence_lens_pads_with_zeros_like_ours():
+    W, X, ours = padded_problem(np.float32)
+    assert_same(ours[:3], onnx_padded_run("onnxruntime", W, X, np.float32), atol=1e-5)
+
+
+def test_onnx_reference_evaluator_ignores_sequence_lens():
+    """Seen with onnx 1.23: onnx.reference runs every sequence to n despite sequence_lens."""
+    W, X, ours = padded_problem()
+    unpadded = lr.forward(X, W)
+    theirs = onnx_padded_run("reference", W, X, np.float64)
+    assert_same(unpadded[:3], theirs, atol=1e-12)
+    assert np.abs(theirs[2] - ours[2]).max() > 1e-3  # not each sequence's own last step
