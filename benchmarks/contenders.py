@@ -53,8 +53,8 @@ def numpy_contender(name, forward, backward, p, checked=True, **options):
 
 def torch_contender(p, lr, torch):
     """``torch.nn.LSTM`` (time-major, like ours) with ``W`` through ``to_pytorch_layout``."""
-    n, b, input_size = p["X"].shape
-    lstm = torch.nn.LSTM(input_size, p["W"].shape[1] // 4, dtype=getattr(torch, p["W"].dtype.name))
+    input_size, d = p["X"].shape[2], p["W"].shape[1] // 4
+    lstm = torch.nn.LSTM(input_size, d, dtype=getattr(torch, p["W"].dtype.name))
     params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0]
     with torch.no_grad():
         for param, value in zip(params, lr.to_pytorch_layout(p["W"])):
