@@ -86,7 +86,7 @@ def spread(times):
     return (q3 - q1) / median
 
 
-def bench_config(p, lr, torch, quick):
+def bench_config(p, lr, torch, quick, seconds=None):
     """Check, then time, every contender on problem ``p``; medians in ms."""
     contenders = [co.numpy_contender("ours", lr.forward, lr.backward, p),
                   co.numpy_contender("textbook", textbook_forward, textbook_backward, p),
@@ -99,7 +99,8 @@ def bench_config(p, lr, torch, quick):
         # Right after ours: the pair whose ratio matters runs back to back.
         contenders.insert(1, co.numpy_contender("lengths", lr.forward, lr.backward, p,
                                                 checked=False, lengths=lengths))
-    samples, repeats = time_round_robin(contenders, *((0.1, 3, 50) if quick else (1.0, 5, 300)))
+    budget, min_repeats, max_repeats = (0.1, 3, 50) if quick else (1.0, 5, 300)
+    samples, repeats = time_round_robin(contenders, seconds or budget, min_repeats, max_repeats)
     return {"repeats": repeats, "worst_error": worst,
             "ms": {name: [1e3 * statistics.median(t[k] for t in s) for k in (0, 1)]
                    for name, s in samples.items()},
@@ -122,7 +123,7 @@ def child(args):
                       "threads": args.threads[0]}
             p = co.make_problem(config["shape"], np.dtype(dtype), lr)
             try:
-                config.update(bench_config(p, lr, torch, args.quick))
+                config.update(bench_config(p, lr, torch, args.quick, args.seconds))
             except co.Disagreement as e:
                 print(f"\n*** CONTENDERS DISAGREE, {size} {dtype}: {e}\n", file=sys.stderr)
                 return 3
@@ -211,6 +212,8 @@ def parse_args(argv):
     p.add_argument("--dtypes", nargs="+", default=list(TOLERANCE), choices=list(TOLERANCE))
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2],
                    help="BLAS thread counts, a child process each; default 1 2")
+    p.add_argument("--seconds", type=float, help="time each contender spends per size and "
+                   "dtype (default 1, --quick 0.1): more repeats on a noisy machine")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     p.add_argument("--no-torch", action="store_true", help="leave torch out even if it imports")
     p.add_argument("--memory", action="store_true",
@@ -232,6 +235,7 @@ def main(argv=None):
     arguments = ["--sizes", *args.sizes, "--dtypes", *args.dtypes,
                  *(o for o in options if getattr(args, o[2:].replace("-", "_")))]
     arguments += ["--module", args.module] if args.module else []
+    arguments += ["--seconds", str(args.seconds)] if args.seconds else []
     print(report(threads.run_children(os.path.abspath(__file__), args.threads, arguments),
                  args.markdown))
     return 0
