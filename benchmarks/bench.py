@@ -142,7 +142,8 @@ def child(args):
 def report(results, markdown):
     configs = [c for r in results for c in r["configs"]]
     names = [n for n in ("ours", "textbook", "torch", "gemm", "lengths") if n in configs[0]["ms"]]
-    parts = [heading("LSTM benchmark", markdown), *results[0]["environment"],
+    parts = [heading("LSTM benchmark", markdown),
+             *(("- " if markdown else "") + line for line in results[0]["environment"]),
              heading("Median time (ms)", markdown),
              "fwd: forward alone; f+b: forward then backward (the same calls). "
              "spread: the largest (p75 - p25) / median of any contender's f+b.\n",
