@@ -180,7 +180,7 @@ def ratio_table(configs, names):
     ratios = {title: (a, b) for title, (a, b) in RATIOS.items() if a in names and b in names}
     header = ["size", "n,b,I,d", "dtype", "thr",
               *(f"{title} {part}" for title in ratios for part in ("fwd", "f+b"))]
-    rows = [[*row_key(c), *(f"{c['ms'][a][k] / c['ms'][b][k]:.2f}"
+    rows = [[*row_key(c), *(f"{c['ms'][a][k] / c['ms'][b][k]:.2f}" + ("" if a == "gemm" else "x")
                             for a, b in ratios.values() for k in (0, 1))] for c in configs]
     return header, rows
 
