@@ -1,8 +1,8 @@
 """Tests of the fused core: forward, backward, init_weights, sigmoid, the layout functions.
 
 The doctests in the module state what each function does; these tests check it over many
-shapes (hypothesis), against an independent textbook implementation written below, and on
-bad input.
+shapes (hypothesis), against an independent textbook implementation (the one the benchmark
+times), and on bad input.
 """
 
 import numpy as np
@@ -10,26 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import sizes
+from textbook import textbook_forward  # benchmarks/textbook.py, found through tests/conftest.py
 
 import lstm_reference as lr
-
-# --- An independent oracle ------------------------------------------------------------------
-# The textbook per-step formulation, sharing no code with the module: [1, x, h] @ W, np.tanh
-# for the candidate, a plain logistic sigmoid. Used only on moderate values where it is safe.
-
-
-def textbook_forward(X, W, c0, h0):
-    n, b, _ = X.shape
-    d = W.shape[1] // 4
-    c, h, H = c0, h0, []
-    for t in range(n):
-        z = np.concatenate([np.ones((b, 1)), X[t], h], axis=1) @ W
-        i, f, o = (1 / (1 + np.exp(-z[:, k * d:(k + 1) * d])) for k in range(3))
-        g = np.tanh(z[:, 3 * d:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
-        H.append(h)
-    return np.stack(H), c, h
 
 
 def problem(n, b, input_size, d, seed, dtype=np.float64):
@@ -53,7 +36,7 @@ def problem(n, b, input_size, d, seed, dtype=np.float64):
 def test_forward_matches_textbook(args):
     X, W, c0, h0, _ = problem(*args)
     H, c, h, _ = lr.forward(X, W, c0, h0)
-    H_ref, c_ref, h_ref = textbook_forward(X, W, c0, h0)
+    H_ref, c_ref, h_ref, _ = textbook_forward(X, W, c0, h0)
     np.testing.assert_allclose(H, H_ref, rtol=0, atol=1e-13)
     np.testing.assert_allclose(c, c_ref, rtol=0, atol=1e-13)
     np.testing.assert_allclose(h, h_ref, rtol=0, atol=1e-13)
