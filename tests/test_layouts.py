@@ -212,7 +212,8 @@ BAD = [
     ("pytorch", lambda p: p.pop("bias_hh_l0"),
      r"params for 'pytorch' must have exactly the names weight_ih_l0 \(4d, I\), .*"
      r"missing: \['bias_hh_l0'\]"),
-    ("keras", lambda p: p.update(bias_2=np.zeros(8)), r"params for 'keras' .*unknown: \['bias_2'\]"),
+    ("keras", lambda p: p.update(bias_2=np.zeros(8)),
+     r"params for 'keras' .*unknown: \['bias_2'\]"),
     ("keras", lambda p: p.update(kernel=p["kernel"].T),
      r"params\['kernel'\] must have shape \(I, 4d\) = \(8, 8\); got \(8, 3\)"),
     ("pytorch", lambda p: p.update(weight_hh_l0=np.zeros((8, 3))),
