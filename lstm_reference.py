@@ -1,7 +1,8 @@
 r"""A reference LSTM in NumPy: forward and backward, batched, fast, and checked.
 
 This single file is the whole reference. Read it top to bottom: it follows the derivation on the
-documentation site, section by section (each ``# ---`` banner is the title of a page).
+documentation site, section by section (each ``# ---`` banner is the title of a page, but for the
+last two: the input checks, and the command line that runs the self-check).
 
 What an LSTM cell computes
 --------------------------
@@ -113,7 +114,7 @@ __all__ = [
 ]
 
 
-# --- Initialization ---------------------------------------------------------------------------
+# --- Initialization -------------------------------------------------------------------------------
 # W, the one fused matrix. Its layout is the contract everything else refers to:
 #
 #   rows:     0                   the bias b
@@ -123,10 +124,13 @@ __all__ = [
 #
 # so that  z_t = [1, x_t, h_{t-1}] @ W  holds all four gate pre-activations at once.
 #
-# Two schemes fill it. init_weights, for the fused core: one normal draw scaled so that each
-# pre-activation starts at about unit size. The per-gate scheme of LSTMCell and LSTM: each
-# matrix by its role, Xavier-uniform for the input matrices W_x*, an orthogonal matrix for each
-# recurrent matrix W_h*. Both start the forget gate open (a positive bias): see init_weights.
+# Two schemes fill it. init_weights, for the fused core: one normal draw, scaled by
+# 1/sqrt(input_size + d) so that a pre-activation's second moment is the mean second moment of
+# the entries of [x_t, h_{t-1}] (eq-var): at most about 1. The per-gate scheme of LSTMCell and
+# LSTM, one gate at a time: Xavier-uniform for each input matrix W_x*, an orthogonal matrix for
+# each recurrent matrix W_h* (all its singular values 1; Keras instead draws its whole (I, 4d)
+# kernel and its whole (d, 4d) recurrent kernel as one matrix each). Both start the forget gate
+# open, with a positive bias: see init_weights.
 
 _GATES = ("i", "f", "o", "g")  # the column-block order of W
 
@@ -254,7 +258,7 @@ def _init_cell_params(input_size, d, forget_bias, rng, dtype):
     return params
 
 
-# --- Forward pass -----------------------------------------------------------------------------
+# --- Forward pass ---------------------------------------------------------------------------------
 # Where the time goes. Per step, the only work that *must* wait for the previous step is the
 # recurrent product h_{t-1} @ W_h; the input projection x_t @ W_x + b does not depend on h, so it
 # is done for all steps at once in one large matrix product before the loop (as cuDNN does).
@@ -423,7 +427,7 @@ def _unpack(rows, order, batch_sizes):
     return A
 
 
-# --- Backward pass ----------------------------------------------------------------------------
+# --- Backward pass --------------------------------------------------------------------------------
 # Backward runs the forward loop in reverse. Only dh_{t-1} = dz_t @ W_h^T must wait for step t;
 # the weight gradient is a sum over rows of outer products, so it is one matrix product over
 # all rows after the loop, and dX likewise. With lengths, a sequence takes part in a step only
@@ -550,7 +554,7 @@ def _step_backward(dz, dH_t, dh_dc, f, dc_next, dh_next, W_hT):
     return dc * f, dz @ W_hT  # eq-dprev; dz @ W_h^T is the costly line per step
 
 
-# --- Conventions: framework layouts -----------------------------------------------------------
+# --- Conversions ----------------------------------------------------------------------------------
 # Every framework stores the numbers of our W (b, W_x, W_h, gate by gate), cut up and ordered
 # its own way. LAYOUTS writes each way down once, as a table; to_layout and from_layout only
 # read it, and the docs' conversions page renders it. Each framework has the order of the state
@@ -851,7 +855,7 @@ def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
     return order
 
 
-# --- The cell baseline and the sequence model ----------------------------------------------------
+# --- The cell baseline and the sequence model -----------------------------------------------------
 # The textbook formulation: one matrix per gate and per source (x or h), eq-gates written out
 # line by line. It shares no computation with the fused forward above, so stepping it through a
 # sequence and comparing with forward() is a real check (check_cell_matches_fused). The bridge
@@ -1536,7 +1540,7 @@ def _check_param(name, expected, W_xi, sizes, dtype, shape):
         raise ValueError(f"entry {name!r} must have dtype {W_xi.dtype} like 'W_xi'; got {dtype}")
 
 
-# --- Verification -----------------------------------------------------------------------------
+# --- Verification ---------------------------------------------------------------------------------
 # The checks below are the oracle: each compares two computations that share as little code as
 # possible, and returns a number. `python lstm_reference.py` runs them all (see _self_checks).
 
@@ -1832,7 +1836,7 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
     return _gradient_errors(loss, {"X": X, **params}, analytic, delta, floor)
 
 
-# --- Input checking ---------------------------------------------------------------------------
+# --- Input checking -------------------------------------------------------------------------------
 # Every public function checks its arguments first, in a line or two, with one helper per kind
 # of argument: arrays, states, sizes, lengths, real scalars, flags, and the rest below. Bad input
 # fails with a message that names the argument and the shape expected, and nothing is changed.
@@ -2059,7 +2063,7 @@ def _matrix_shape(shape):
     return _size("shape[0]", shape[0]), _size("shape[1]", shape[1])
 
 
-# --- Self-check: python lstm_reference.py -----------------------------------------------------
+# --- Self-check: python lstm_reference.py ---------------------------------------------------------
 
 
 def _self_checks():
