@@ -166,6 +166,11 @@ def onnx_run(runtime, params, X, c0, h0, dtype):
     model = onnx_model(*shape, dtype)
     feeds = {"X": X, "initial_h": h0[None], "initial_c": c0[None], **params}
     feeds = {k: np.asarray(v, dtype=dtype) for k, v in feeds.items()}
+    return onnx_evaluate(runtime, model, feeds)
+
+
+def onnx_evaluate(runtime, model, feeds):
+    """Run ``model`` in onnx's reference evaluator or onnxruntime: ``Y, Y_c, Y_h`` ours-shaped."""
     if runtime == "reference":
         Y, Y_h, Y_c = need("onnx.reference").ReferenceEvaluator(model).run(None, feeds)
     else:
@@ -280,13 +285,7 @@ def onnx_padded_run(runtime, W, X, dtype):
     model.ir_version = 10
     feeds = {k: np.asarray(v, dtype=dtype) for k, v in {"X": X, **lr.to_layout(W, "onnx")}.items()}
     feeds["sequence_lens"] = PAD_LENGTHS.astype(np.int32)
-    if runtime == "reference":
-        Y, Y_h, Y_c = need("onnx.reference").ReferenceEvaluator(model).run(None, feeds)
-    else:
-        session = need("onnxruntime").InferenceSession(model.SerializeToString(),
-                                                        providers=["CPUExecutionProvider"])
-        Y, Y_h, Y_c = session.run(None, feeds)
-    return Y[:, 0], Y_c[0], Y_h[0]
+    return onnx_evaluate(runtime, model, feeds)
 
 
 def test_onnxruntime_sequence_lens_pads_with_zeros_like_ours():

@@ -18,6 +18,8 @@ if os.environ.get("LSTM_REFERENCE_REQUIRE_TORCH") == "1":
 else:
     torch = pytest.importorskip("torch")
 
+PACK = torch.nn.utils.rnn
+
 SHAPES = [  # (n, b, input_size, hidden_size)
     (1, 1, 1, 1),
     (2, 1, 3, 1),
@@ -39,7 +41,9 @@ def torch_lstm(W, dtype):
     return lstm, parameters
 
 
-def run_both(n, b, input_size, d, dtype, seed=0):
+def run_both(n, b, input_size, d, dtype, seed=0, lengths=None):
+    """Ours and torch's outputs, final states and gradients, with the same weights and inputs;
+    with ``lengths``, torch runs packed sequences (``enforce_sorted=False``)."""
     rng = np.random.default_rng(seed)
     W = lr.init_weights(input_size, d, rng=rng).astype(dtype)
     W[0] += rng.standard_normal(4 * d).astype(dtype)
@@ -47,14 +51,19 @@ def run_both(n, b, input_size, d, dtype, seed=0):
              rng.standard_normal((n, b, d)).astype(dtype))
     c0, h0, dc, dh = (rng.standard_normal((b, d)).astype(dtype) for _ in range(4))
 
-    H, c, h, cache = lr.forward(X, W, c0, h0)
+    H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
     ours = {"H": H, "c": c, "h": h, "dX": dX, "dW": dW, "dc0": dc0, "dh0": dh0}
 
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
     lstm, parameters = torch_lstm(W, torch_dtype)
     Xt, c0t, h0t = (torch.from_numpy(a).requires_grad_() for a in (X, c0[None], h0[None]))
-    Ht, (ht, ct) = lstm(Xt, (h0t, c0t))  # torch's state order is (h, c)
+    if lengths is None:
+        Ht, (ht, ct) = lstm(Xt, (h0t, c0t))  # torch's state order is (h, c)
+    else:
+        packed = PACK.pack_padded_sequence(Xt, torch.tensor(lengths), enforce_sorted=False)
+        out, (ht, ct) = lstm(packed, (h0t, c0t))
+        Ht, _ = PACK.pad_packed_sequence(out, total_length=n)  # zeros at padded steps
     # Backpropagate dH on every output and dc, dh on the final state, as our backward does.
     loss = (Ht * torch.from_numpy(dH)).sum()
     loss = loss + (ct[0] * torch.from_numpy(dc)).sum() + (ht[0] * torch.from_numpy(dh)).sum()
@@ -107,8 +116,6 @@ def test_torch_comparison_can_fail():
 
 # --- Variable lengths: packed sequences -------------------------------------------------------
 
-PACK = torch.nn.utils.rnn
-
 LENGTH_CASES = [  # (n, input_size, hidden_size, lengths): a length of 1 and of n, unsorted
     (1, 2, 3, [1]),
     (5, 3, 4, [2, 5, 1, 4]),
@@ -117,33 +124,8 @@ LENGTH_CASES = [  # (n, input_size, hidden_size, lengths): a length of 1 and of 
 ]
 
 
-def run_both_with_lengths(n, input_size, d, lengths, seed=0):
-    rng = np.random.default_rng(seed)
-    b = len(lengths)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X, dH = rng.standard_normal((n, b, input_size)), rng.standard_normal((n, b, d))
-    c0, h0, dc, dh = rng.standard_normal((4, b, d))
-
-    H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
-    dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
-    ours = {"H": H, "c": c, "h": h, "dX": dX, "dW": dW, "dc0": dc0, "dh0": dh0}
-
-    lstm, parameters = torch_lstm(W, torch.float64)
-    Xt, c0t, h0t = (torch.from_numpy(a).requires_grad_() for a in (X, c0[None], h0[None]))
-    packed = PACK.pack_padded_sequence(Xt, torch.tensor(lengths), enforce_sorted=False)
-    out, (ht, ct) = lstm(packed, (h0t, c0t))
-    Ht, _ = PACK.pad_packed_sequence(out, total_length=n)  # zeros at padded steps
-    loss = (Ht * torch.from_numpy(dH)).sum()
-    loss = loss + (ct[0] * torch.from_numpy(dc)).sum() + (ht[0] * torch.from_numpy(dh)).sum()
-    loss.backward()
-    grads = [p.grad.numpy() for p in parameters]
-    theirs = {
-        "H": Ht.detach().numpy(), "c": ct[0].detach().numpy(), "h": ht[0].detach().numpy(),
-        "dX": Xt.grad.numpy(), "dW": lr.from_pytorch_layout(*grads[:3], np.zeros_like(grads[3])),
-        "dc0": c0t.grad.numpy()[0], "dh0": h0t.grad.numpy()[0],
-    }
-    return ours, theirs
+def run_both_with_lengths(n, input_size, d, lengths):
+    return run_both(n, len(lengths), input_size, d, np.float64, lengths=lengths)
 
 
 @pytest.mark.parametrize("case", LENGTH_CASES)
@@ -151,21 +133,16 @@ def test_lengths_match_packed_sequences(case):
     ours, theirs = run_both_with_lengths(*case)
     for name in ("H", "c", "h"):
         np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-10, err_msg=name)
-    for name in ("dX", "dW", "dc0", "dh0"):
+    for name in ("dX", "dW", "dc0", "dh0", "dbias_hh"):
         np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-9, err_msg=name)
 
 
 def test_the_lengths_comparison_can_fail():
-    """Ignoring the lengths (running every sequence to n) must disagree with packed torch."""
+    """Ignoring the lengths must disagree with torch's packed sequences: the check can fail."""
     n, input_size, d, lengths = LENGTH_CASES[1]
-    ours, theirs = run_both_with_lengths(n, input_size, d, lengths)
-    rng = np.random.default_rng(0)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X = rng.standard_normal((n, len(lengths), input_size))
-    c0, h0 = rng.standard_normal((4, len(lengths), d))[:2]
-    H_full, c_full, h_full, _ = lr.forward(X, W, c0, h0)  # lengths ignored
-    assert np.abs(h_full - theirs["h"]).max() > 1e-3
+    _, packed = run_both_with_lengths(n, input_size, d, lengths)
+    unpadded, _ = run_both(n, len(lengths), input_size, d, np.float64)  # same seed, same inputs
+    assert np.abs(unpadded["h"] - packed["h"]).max() > 1e-3
 
 
 # --- Bidirectional and stacked, from forward and backward with lengths ------------------------
