@@ -6,7 +6,8 @@ Build (-n: an unresolved reference is a warning; -W: a warning is an error):
 
 The pages are MyST Markdown. The built site works offline: no script, stylesheet or font is
 loaded from the network (MathJax comes from the ``sphinx-mathjax-offline`` package, furo uses
-system fonts, and there is no intersphinx). ``docs/check_offline.sh`` checks this.
+system fonts, and there is no intersphinx). ``docs/test_site.py`` opens every built page in
+Chromium and checks this, among other things.
 """
 
 import os
@@ -54,7 +55,8 @@ source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = []
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # phone layout of the general index
 
 # Every reference must resolve (also on Read the Docs, which passes -W but not -n).
 nitpicky = True
