@@ -363,8 +363,9 @@ def forward(X, W, c0=None, h0=None, *, lengths=None):
                           C[now], Ct[start:stop], H[now])
             previous = now
 
+    # 3) The outputs and the cache, read-only: editing an output cannot corrupt backward.
     for array in (IFOG, C, Ct, H):
-        array.flags.writeable = False  # the cache cannot be corrupted by editing an output
+        array.flags.writeable = False
     cache = {"X": X_rows, "W": W, "IFOG": IFOG, "C": C, "Ct": Ct, "H": H,
              "order": order, "batch_sizes": batch_sizes}
     H_out = _unpack(H[b:], order, batch_sizes)  # (n, b, d)  a view of H when nothing is padded
