@@ -263,10 +263,12 @@ def _init_cell_params(input_size, d, forget_bias, rng, dtype):
 # recurrent product h_{t-1} @ W_h; the input projection x_t @ W_x + b does not depend on h, so it
 # is done for all steps at once in one large matrix product before the loop (as cuDNN does).
 #
-# One exp for all four gates: tanh(z) = 2 sigmoid(2z) - 1 and exp(-2z) = exp(-z)^2, so one pass
-# of exp over all 4d pre-activations serves the three sigmoids and the tanh, where np.tanh would
-# be a second, slower pass. The products use -W, so that exp(-z) comes straight out of them:
-# negating is exact and cannot overflow (scaling W by 2 could).
+# One exp for three gates: the sigmoid gates i, f, o are contiguous, so one pass of exp over
+# their 3d columns serves all three. The products use W with those columns negated, so that
+# exp(-z) comes straight out of them; negating is exact and cannot overflow. The candidate g
+# takes np.tanh itself: the identity tanh(z) = 2 sigmoid(2z) - 1 would fold it into the same
+# exp pass, but it cancels near z = 0 and loses the relative precision of small candidates
+# (in float16, all of it).
 #
 # Variable lengths. Sequences are "packed" as PyTorch's PackedSequence packs them: sorted
 # longest first, so that the ones still running at a step are a prefix of the batch, and stored
@@ -348,18 +350,20 @@ def forward(X, W, c0=None, h0=None, *, lengths=None):
     H = np.empty((b + N, d), dtype=W.dtype)  # (b + N, d)  h0, then h_t of every row
     C[:b], H[:b] = c0[order], h0[order]
 
-    minus_W = -W  # (1 + input_size + d, 4d)  so that the products give -z, and exp(-z)
-    # 1) The input projection of every row in one matrix product: -(x_t W_x + b).
-    np.matmul(X_rows, minus_W[1:1 + input_size], out=IFOG)
-    IFOG += minus_W[0]
-    # 2) The recurrence, step by step; a step's rows are the sequences still running.
+    # The sigmoid gates' columns negated: their products give -z, and exp(-z) directly.
+    W_flip = np.concatenate([-W[:, :3 * d], W[:, 3 * d:]], axis=1)  # (1 + input_size + d, 4d)
+    W_flip_h = W_flip[1 + input_size:]  # (d, 4d)
     bounds = _bounds(batch_sizes)  # step t's rows are bounds[t-1] : bounds[t]
-    minus_W_h = minus_W[1 + input_size:]  # (d, 4d)
     previous = slice(0, b)  # rows of C, H with the states before step 1: c0, h0
-    with np.errstate(over="ignore", under="ignore"):  # exp(-z) -> inf for z << 0: sigmoid -> 0
+    # Overflow gives the right limits here (exp(-z) -> inf for z << 0: sigmoid -> 0): no warning.
+    with np.errstate(over="ignore", under="ignore"):
+        # 1) The input projection of every row in one matrix product: x_t W_x + b, flipped.
+        np.matmul(X_rows, W_flip[1:1 + input_size], out=IFOG)
+        IFOG += W_flip[0]
+        # 2) The recurrence, step by step; a step's rows are the sequences still running.
         for start, stop in zip(bounds[:-1], bounds[1:]):
             k, now = stop - start, slice(b + start, b + stop)  # k sequences run: the first k
-            _step_forward(IFOG[start:stop], C[previous][:k], H[previous][:k], minus_W_h,
+            _step_forward(IFOG[start:stop], C[previous][:k], H[previous][:k], W_flip_h,
                           C[now], Ct[start:stop], H[now])
             previous = now
 
@@ -374,22 +378,21 @@ def forward(X, W, c0=None, h0=None, *, lengths=None):
     return H_out, C[last], H[last], cache
 
 
-def _step_forward(ifog, c_prev, h_prev, minus_W_h, c, ct, h):
-    """One step, in place: ``ifog`` holds -(x_t W_x + b) on entry, the gates i, f, o, g on exit.
+def _step_forward(ifog, c_prev, h_prev, W_flip_h, c, ct, h):
+    """One step, in place: ``ifog`` holds ``x_t W_x + b`` (flipped) on entry, the gates i, f, o,
+    g on exit.
 
     Implements eq-gates, eq-cell, eq-hidden for the k running sequences; every output is written
     into the buffers given.
     """
     d = c.shape[1]
-    ifog += h_prev @ minus_W_h  # (k, 4d)  -z_t; the recurrent product: the one costly line
-    np.exp(ifog, out=ifog)  # exp(-z)
-    np.square(ifog[:, 3 * d:], out=ifog[:, 3 * d:])  # g: exp(-2z) = exp(-z)^2
-    ifog += 1.0
-    np.reciprocal(ifog, out=ifog)  # sigmoid(z); for g: sigmoid(2z)
-    g = ifog[:, 3 * d:]  # (k, d)
-    g *= 2.0
-    g -= 1.0  # tanh(z) = 2 sigmoid(2z) - 1
-    i, f, o = ifog[:, :d], ifog[:, d:2 * d], ifog[:, 2 * d:3 * d]  # (k, d) each
+    ifog += h_prev @ W_flip_h  # (k, 4d)  [-z^i, -z^f, -z^o, z^g]: the one costly line per step
+    sigmoids = ifog[:, :3 * d]  # (k, 3d)
+    np.exp(sigmoids, out=sigmoids)  # exp(-z): one pass for i, f and o
+    sigmoids += 1.0
+    np.reciprocal(sigmoids, out=sigmoids)  # eq-gates: sigmoid(z) = 1 / (1 + exp(-z))
+    i, f, o, g = (ifog[:, k * d:(k + 1) * d] for k in range(4))  # (k, d) each
+    np.tanh(g, out=g)  # eq-gates: the candidate
     np.multiply(f, c_prev, out=c)
     c += i * g  # eq-cell: c_t = f * c_{t-1} + i * g
     np.tanh(c, out=ct)
@@ -845,6 +848,7 @@ def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
     """
     W, H = _array("W", W, _FUSED, _FUSED_TEXT), _array("H", H)
     _, d = _fused_sizes(W)
+    atol = _real("atol", atol, positive=True)
     best, order = np.inf, None
     for candidate in itertools.permutations(_OURS):
         columns = np.concatenate([np.arange(d) + d * candidate.index(g) for g in _OURS])
@@ -1190,7 +1194,7 @@ class LSTM:
         Y = outputs.copy() if W_y is None else outputs @ W_y + b_y  # eq-output
         if return_sequences:
             Y *= running[..., None]  # padded steps: 0, the output layer not applied there
-        self._cache = {"cache": cache, "H": H, "h": h, "W_y": W_y, "running": running,
+        self._cache = {"cache": cache, "H": H, "h": h.copy(), "W_y": W_y, "running": running,
                        "Y_shape": Y.shape, "return_sequences": return_sequences}
         return (Y, h, c) if return_state else Y
 
@@ -1339,6 +1343,8 @@ class LSTM:
         ValueError: ... is not an LSTM file written by LSTM.save: no 'format' entry
         """
         # a path we open and close ourselves; a file object stays the caller's
+        if not isinstance(path, (str, bytes, os.PathLike)) and not hasattr(path, "read"):
+            raise TypeError(f"path must be a file name or a binary file; got {type(path).__name__}")
         file = open(path, "rb") if isinstance(path, (str, bytes, os.PathLike)) else path
         try:
             return cls._from_arrays(*_read_model_file(file))
@@ -1582,12 +1588,18 @@ def numerical_gradient(f, x, delta=None):
     grad = np.empty(x.shape)
     for index in np.ndindex(x.shape):
         h = delta * max(1.0, abs(float(x[index])))
-        probe[index] = x[index] + h  # rounded to x's dtype ...
-        f_plus, x_plus = f(probe), float(probe[index])
-        probe[index] = x[index] - h
-        f_minus, x_minus = f(probe), float(probe[index])
+        with np.errstate(over="ignore"):  # checked below
+            x_plus, x_minus = np.array([x[index] + h, x[index] - h]).astype(x.dtype)  # rounded
+        if not (np.isfinite(x_plus) and np.isfinite(x_minus) and x_plus > x_minus):
+            raise ValueError(f"delta={delta} gives no usable step in {x.dtype} at x{list(index)}"
+                             f" = {x[index]}")
+        probe[index] = x_plus
+        f_plus = f(probe)
+        probe[index] = x_minus
+        f_minus = f(probe)
         probe[index] = x[index]
-        grad[index] = (float(f_plus) - float(f_minus)) / (x_plus - x_minus)  # ... so divide by it
+        # divided by the step as rounded, not by the nominal 2 h
+        grad[index] = (float(f_plus) - float(f_minus)) / (float(x_plus) - float(x_minus))
     return grad
 
 
@@ -1608,8 +1620,12 @@ def relative_error(a, b, floor=0.0):
     1e-09
     """
     a, b = _array("a", a), _array("b", b)
+    if a.shape != b.shape and a.size > 1 and b.size > 1:
+        raise ValueError(f"a and b must have one shape; got {a.shape} and {b.shape}")
     dtype = np.result_type(a, b)
-    floor = 0.0 if floor == 0 else _real("floor", floor, dtype, positive=True)
+    floor = _real("floor", floor, dtype)
+    if floor < 0:
+        raise ValueError(f"floor must be at least 0; got {floor}")
     # Halve values above 1 (exactly: no rounding there), so that |a| + |b| cannot overflow.
     scale = np.where(np.maximum(np.abs(a), np.abs(b)) > 1, 0.5, 1.0).astype(dtype)
     a, b = a * scale, b * scale
@@ -1633,7 +1649,7 @@ def _gradient_errors(loss, point, analytic, delta, floor):
 
 def _random_problem(n, b, input_size, hidden_size, seed, dtype=np.float64):
     """Inputs for the checks: X, W (with a nonzero bias), c0, h0 and a loss weighting R."""
-    rng = np.random.default_rng(seed)
+    n, b, rng = _size("n", n), _size("b", b), np.random.default_rng(_seed(seed))
     W = init_weights(input_size, hidden_size, rng=rng, dtype=dtype)
     W[0] += 0.1 * rng.standard_normal(4 * hidden_size)  # exercise every bias entry
     X = rng.standard_normal((n, b, input_size)).astype(dtype)
@@ -1687,7 +1703,7 @@ def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, lengths=None, see
     True
     """
     X, W, c0, h0, R = _random_problem(_size("n", n), b, input_size, hidden_size, seed)
-    Rc, Rh = np.random.default_rng(seed + 1).standard_normal((2, b, hidden_size))
+    Rc, Rh = np.random.default_rng(_seed(seed) + 1).standard_normal((2, b, hidden_size))
 
     def loss(X, W, c0, h0):
         H, c, h, _ = forward(X, W, c0, h0, lengths=lengths)
@@ -1816,7 +1832,8 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
     ...     check_model_gradients(return_sequences=False, output_size=None).values())
     True
     """
-    rng = np.random.default_rng(seed)
+    batch, seq_len = _size("batch", batch), _size("seq_len", seq_len)
+    rng = np.random.default_rng(_seed(seed))
     model = LSTM(input_size, hidden_size, output_size, rng=rng)
     params = model.get_params()
     for k in _GATES:  # exercise every bias
@@ -1876,7 +1893,13 @@ def _array(name, value, shape=None, meaning="", dtype=None):
         _check_shape(name, array, shape, meaning)
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or inf")
-    return array if dtype is None else array.astype(dtype, copy=False)
+    if dtype is None or array.dtype == dtype:
+        return array
+    with np.errstate(over="ignore"):
+        array = array.astype(dtype)
+    if not np.isfinite(array).all():  # finite numbers too large for dtype
+        raise ValueError(f"{name} holds numbers too large for {np.dtype(dtype)}")
+    return array
 
 
 def _check_shape(name, array, shape, meaning):
@@ -1923,12 +1946,23 @@ def _real(name, value, dtype=np.float64, *, positive=False):
     if (isinstance(value, (bool, np.bool_))
             or not isinstance(value, (int, float, np.integer, np.floating))):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond any float
+        value = math.inf
     if not abs(value) <= float(np.finfo(dtype).max):  # also refuses NaN
         raise ValueError(f"{name} must be finite and fit in {np.dtype(dtype)}; got {value}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive; got {value}")
     return value
+
+
+def _seed(seed):
+    """A seed for the checks' random problems: an integer of at least 0, as a Python int."""
+    seed = _integer("seed", seed)
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0; got {seed}")
+    return seed
 
 
 def _flag(name, value):
@@ -1943,7 +1977,10 @@ def _lengths(lengths, n, b):
         return np.full(b, n)
     if isinstance(lengths, np.ma.MaskedArray):
         raise TypeError("lengths must be a plain array of integers, not a masked array")
-    array = np.asarray(lengths)
+    try:
+        array = np.asarray(lengths)
+    except ValueError as error:  # ragged
+        raise TypeError("lengths must be an array of integers, shape (batch,)") from error
     if array.dtype.kind not in "iu" or array.dtype == np.bool_:
         raise TypeError(f"lengths must hold integers; got dtype {array.dtype}")
     if array.shape != (b,):
@@ -2000,6 +2037,9 @@ def _check_cache(cache):
                 "Ct": (N, d), "H": (b + N, d), "order": (None,), "batch_sizes": (None,)}
     for key, shape in expected.items():
         _check_shape(f"cache[{key!r}]", cache[key], shape, "as made by forward")
+    if (order.dtype.kind not in "iu" or batch_sizes.dtype.kind not in "iu" or IFOG.dtype.kind
+            != "f" or not np.array_equal(np.sort(order), np.arange(b)) or batch_sizes.sum() != N):
+        raise ValueError("cache must be the dict returned by forward: its arrays do not fit")
     return arrays
 
 
@@ -2015,9 +2055,9 @@ def _params(params, shapes, dtype, *, where=None, copy=True):
     for name, shape in shapes.items():
         label = where[name] if where else f"params[{name!r}]"
         value = _array(label, params[name], shape, _shape_text(_PARAMS[name]))
-        if value.dtype != dtype:
+        if value.dtype.newbyteorder("=") != dtype:  # either byte order: stored natively
             raise TypeError(f"{label} must have the model's dtype {dtype}; got {value.dtype}")
-        checked[name] = value.copy() if copy else value
+        checked[name] = value.astype(dtype, copy=copy)
     return checked
 
 

@@ -201,3 +201,94 @@ def test_the_model_state_arguments_are_keyword_only():
     with pytest.raises(TypeError):
         model.backward(np.ones(Y.shape), state, state)
     assert model.backward(np.ones(Y.shape), dh=state, dc=state).shape == X.shape
+
+
+# --- Found by an adversarial review -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype, scale, tolerance", [(np.float16, 1e-2, 1e-2),
+                                                     (np.float32, 1e-3, 1e-5)])
+def test_small_candidates_keep_their_relative_precision(dtype, scale, tolerance):
+    # tanh(z) as 2 sigmoid(2z) - 1 cancels near z = 0: in float16 it lost every digit of h.
+    rng = np.random.default_rng(0)
+    W = (rng.standard_normal((6, 8)) * scale).astype(dtype)
+    X = rng.standard_normal((3, 2, 3)).astype(dtype)
+    h = lr.forward(X, W)[2]
+    h64 = textbook(X.astype(np.float64), W.astype(np.float64), np.float64)
+    assert np.max(np.abs(h - h64) / np.abs(h64)) < tolerance
+
+
+def test_the_models_final_state_is_not_what_backward_reads():
+    model = lr.LSTM(3, 2, 2, rng=0)
+    X = np.ones((3, 4, 3))
+    y, h, c = model.forward(X, return_sequences=False, return_state=True)
+    model.backward(np.ones_like(y))
+    before = model.grads["W_y"].copy()
+    h += 1.0  # the caller edits what it was given
+    model.backward(np.ones_like(y))
+    assert np.array_equal(model.grads["W_y"], before)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda W: lr.forward(np.ones((2, 1, 3), np.float32), W, h0=np.full((1, 2), 1e39)), "h0"),
+    (lambda W: lr.LSTMCell.from_weights(W).forward(np.full((1, 3), 1e39)), "x"),
+])
+def test_finite_numbers_too_large_for_the_dtype_are_refused(call, name):
+    W32 = lr.init_weights(3, 2, rng=0, dtype=np.float32)
+    with pytest.raises(ValueError, match=f"{name} holds numbers too large for float32"):
+        call(W32)
+
+
+def test_an_overflowing_input_projection_gives_the_limit_without_warning():
+    W = np.zeros((3, 4))
+    W[1] = np.finfo(float).max  # x W_x overflows to inf for x = 2: every gate saturates
+    H, c, h, _ = lr.forward(np.full((2, 1, 1), 2.0), W)
+    assert np.isfinite(H).all() and np.allclose(H[-1], np.tanh(2.0))  # i = f = o = g = 1
+
+
+@pytest.mark.parametrize("x, delta", [(np.float32([1.0]), 1e-9), (np.float16([65000]), None),
+                                      (np.float16([1.0]), 1e5)])
+def test_numerical_gradient_refuses_a_step_the_dtype_cannot_take(x, delta):
+    with pytest.raises(ValueError, match="gives no usable step"):
+        lr.numerical_gradient(np.sum, x, delta)
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: lr.init_weights(3, 2, forget_bias=10**400), ValueError, "forget_bias"),
+    (lambda: lr.orthogonal((2, 2), gain=-10**400), ValueError, "gain"),
+    (lambda: lr.relative_error(1.0, 2.0, floor=np.array([1.0, 2.0])), TypeError, "floor"),
+    (lambda: lr.relative_error(1.0, 2.0, floor=-1.0), ValueError, "floor"),
+    (lambda: lr.relative_error(np.ones(3), np.ones(2)), ValueError, "a and b"),
+    (lambda: lr.find_gate_order(lr.init_weights(1, 1), np.ones((1, 1, 1)), np.ones((1, 1, 1)),
+                                atol="x"), TypeError, "atol"),
+    (lambda: lr.check_gradients(b=2.5), TypeError, "b"),
+    (lambda: lr.check_gradients(seed=-1), ValueError, "seed"),
+    (lambda: lr.check_extremes(n=0), ValueError, "n"),
+    (lambda: lr.check_model_gradients(batch=0), ValueError, "batch"),
+    (lambda: lr.LSTM.load(123), TypeError, "path"),
+    (lambda: lr.forward(np.ones((2, 3, 1)), lr.init_weights(1, 2), lengths=[[1], [1, 2], 3]),
+     TypeError, "lengths"),
+])
+def test_bad_arguments_are_named(call, error, name):
+    with pytest.raises(error, match=f"^{name}"):
+        call()
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda cache: {**cache, "order": cache["order"].astype(float)},
+    lambda cache: {**cache, "order": cache["order"] + 1},
+    lambda cache: {**cache, "batch_sizes": cache["batch_sizes"] + 1},
+    lambda cache: {**cache, "IFOG": cache["IFOG"].astype(int)},
+])
+def test_a_cache_whose_packing_does_not_fit_is_refused(tamper):
+    H, c, h, cache = lr.forward(np.ones((3, 2, 1)), lr.init_weights(1, 2, rng=0), lengths=[3, 2])
+    with pytest.raises(ValueError, match="cache must be the dict returned by forward"):
+        lr.backward(np.ones(H.shape), tamper(cache))
+
+
+def test_set_params_takes_big_endian_arrays_as_load_does():
+    model = lr.LSTM(2, 3, rng=0)
+    params = {k: v.astype(v.dtype.newbyteorder(">")) for k, v in model.get_params().items()}
+    model.set_params(params)
+    assert model.get_params()["W_xi"].dtype == np.float64  # stored natively
+    assert all(np.array_equal(v, params[k]) for k, v in model.get_params().items())
