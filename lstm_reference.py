@@ -138,7 +138,7 @@ _GATES = ("i", "f", "o", "g")  # the column-block order of W
 def init_weights(input_size, hidden_size, *, forget_bias=3.0, rng=None, dtype=np.float64):
     """The fused weight matrix ``W``: normal / sqrt(input_size + hidden_size), forget bias open.
 
-    Implements eq-init (docs: Initialization). Biases are zero except the forget gate's,
+    Implements eq-var (docs: Initialization). Biases are zero except the forget gate's,
     ``forget_bias``: ``f = sigmoid(3) ~ 0.95`` keeps the gate *open*, so ``c_t ~ c_{t-1}``: the
     cell remembers, and gradients reach back many steps, from the first update on.
 
@@ -307,7 +307,7 @@ def forward(X, W, c0=None, h0=None, *, lengths=None):
     X : array_like, shape (n, b, input_size)
         Inputs, time-major: ``X[t-1]`` is step t of all b sequences.
     W : array_like, shape (1 + input_size + hidden_size, 4 * hidden_size)
-        Fused weights (layout: see the Initialization section).
+        Fused weights (layout: docs, Conventions; init_weights makes one).
     c0, h0 : array_like, shape (b, hidden_size), optional
         Initial states; zeros when omitted. A previous call's final ``c, h`` continue a sequence.
     lengths : array_like of int, shape (b,), optional
@@ -1686,7 +1686,7 @@ def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, lengths=None, see
 
     The loss is ``sum(H * R) + sum(c * Rc) + sum(h * Rh)`` with fixed random ``R, Rc, Rh``, so
     the state gradients ``dc, dh`` are checked too; ``lengths`` checks padded batches. Central
-    differences carry about 1e-10 of absolute noise, hence the floor: below it the error is
+    differences carry about 4e-11 of absolute noise, hence the floor: below it the error is
     absolute, scaled by ``1 / floor`` (< 1e-6 means ``|a - n| < 1e-9`` there).
 
     Returns
