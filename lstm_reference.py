@@ -1649,7 +1649,7 @@ def _gradient_errors(loss, point, analytic, delta, floor):
 
 def _random_problem(n, b, input_size, hidden_size, seed, dtype=np.float64):
     """Inputs for the checks: X, W (with a nonzero bias), c0, h0 and a loss weighting R."""
-    n, b, rng = _size("n", n), _size("b", b), np.random.default_rng(_seed(seed))
+    n, b, rng = _size("n", n), _size("b", b), np.random.default_rng(_size("seed", seed, 0))
     W = init_weights(input_size, hidden_size, rng=rng, dtype=dtype)
     W[0] += 0.1 * rng.standard_normal(4 * hidden_size)  # exercise every bias entry
     X = rng.standard_normal((n, b, input_size)).astype(dtype)
@@ -1703,7 +1703,7 @@ def check_gradients(n=5, b=3, input_size=10, hidden_size=4, *, lengths=None, see
     True
     """
     X, W, c0, h0, R = _random_problem(_size("n", n), b, input_size, hidden_size, seed)
-    Rc, Rh = np.random.default_rng(_seed(seed) + 1).standard_normal((2, b, hidden_size))
+    Rc, Rh = np.random.default_rng(_size("seed", seed, 0) + 1).standard_normal((2, b, hidden_size))
 
     def loss(X, W, c0, h0):
         H, c, h, _ = forward(X, W, c0, h0, lengths=lengths)
@@ -1726,7 +1726,7 @@ def check_chunks_match_single_call(n=5, b=3, input_size=10, hidden_size=4, *, sp
     True
     """
     n = _size("n", n)
-    if not 1 <= _integer("split", split) <= n - 1:
+    if _size("split", split) > n - 1:
         raise ValueError(f"split must be in 1..n-1 = 1..{n - 1}, so that both chunks have a "
                          f"step; got {split}")
     X, W, c0, h0, R = _random_problem(n, b, input_size, hidden_size, seed)
@@ -1833,7 +1833,7 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
     True
     """
     batch, seq_len = _size("batch", batch), _size("seq_len", seq_len)
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(_size("seed", seed, 0))
     model = LSTM(input_size, hidden_size, output_size, rng=rng)
     params = model.get_params()
     for k in _GATES:  # exercise every bias
@@ -1869,16 +1869,21 @@ def _shape_text(shape):
             + ("," if len(shape) == 1 else "") + ")")
 
 
-def _floats(name, value):
-    """``np.asarray(value)`` that insists on real numbers; integers become float64."""
+def _plain(name, value, holding):
+    """``np.asarray(value)``; a masked or ragged ``value`` is a TypeError."""
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, not a masked array: its mask would be "
                         f"ignored. For sequences of different lengths, pass lengths=")
     try:
-        array = np.asarray(value)
+        return np.asarray(value)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of real numbers; got "
-                        f"{type(value).__name__}") from error
+        raise TypeError(f"{name} must be an array of {holding}; got {type(value).__name__}"
+                        ) from error
+
+
+def _floats(name, value):
+    """``np.asarray(value)`` that insists on real numbers; integers become float64."""
+    array = _plain(name, value, "real numbers")
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)
     if array.dtype.kind != "f":
@@ -1926,19 +1931,14 @@ def _state(name, value, shape, dtype):
     return _array(name, value, shape, "(batch, hidden_size)", dtype)
 
 
-def _integer(name, value):
-    """A Python or NumPy integer (not a bool), as a Python int: no NumPy wrap-around later."""
+def _size(name, value, minimum=1):
+    """An integer (Python or NumPy, not a bool) of at least ``minimum``, as a Python int: no
+    NumPy wrap-around later."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}")
     return int(value)
-
-
-def _size(name, value):
-    """A size: an integer of at least 1."""
-    value = _integer(name, value)
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1; got {value}")
-    return value
 
 
 def _real(name, value, dtype=np.float64, *, positive=False):
@@ -1946,23 +1946,12 @@ def _real(name, value, dtype=np.float64, *, positive=False):
     if (isinstance(value, (bool, np.bool_))
             or not isinstance(value, (int, float, np.integer, np.floating))):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    try:
-        value = float(value)
-    except OverflowError:  # a Python int beyond any float
-        value = math.inf
+    value = math.inf if isinstance(value, int) and abs(value) >= 2**1024 else float(value)
     if not abs(value) <= float(np.finfo(dtype).max):  # also refuses NaN
         raise ValueError(f"{name} must be finite and fit in {np.dtype(dtype)}; got {value}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive; got {value}")
     return value
-
-
-def _seed(seed):
-    """A seed for the checks' random problems: an integer of at least 0, as a Python int."""
-    seed = _integer("seed", seed)
-    if seed < 0:
-        raise ValueError(f"seed must be at least 0; got {seed}")
-    return seed
 
 
 def _flag(name, value):
@@ -1975,13 +1964,8 @@ def _lengths(lengths, n, b):
     """``lengths``: b integers in 1..n, as an int array; all n when None."""
     if lengths is None:
         return np.full(b, n)
-    if isinstance(lengths, np.ma.MaskedArray):
-        raise TypeError("lengths must be a plain array of integers, not a masked array")
-    try:
-        array = np.asarray(lengths)
-    except ValueError as error:  # ragged
-        raise TypeError("lengths must be an array of integers, shape (batch,)") from error
-    if array.dtype.kind not in "iu" or array.dtype == np.bool_:
+    array = _plain("lengths", lengths, "integers, shape (batch,)")
+    if array.dtype.kind not in "iu":
         raise TypeError(f"lengths must hold integers; got dtype {array.dtype}")
     if array.shape != (b,):
         raise ValueError(f"lengths must have shape (batch,) = ({b},); got {array.shape}")
@@ -1993,12 +1977,9 @@ def _lengths(lengths, n, b):
 def _fused_sizes(W):
     """``(input_size, hidden_size)`` of a fused weight matrix (2-D), or a ValueError."""
     d = W.shape[1] // 4
-    if d == 0 or W.shape[1] != 4 * d:
-        raise ValueError(f"W must have shape {_FUSED_TEXT}; got {W.shape}: the column count "
-                         f"must be a positive multiple of 4")
-    if W.shape[0] < d + 2:
-        raise ValueError(f"W must have shape {_FUSED_TEXT} = (at least {d + 2}, {4 * d}) for "
-                         f"hidden_size {d}; got {W.shape}")
+    if d == 0 or W.shape[1] != 4 * d or W.shape[0] < d + 2:
+        raise ValueError(f"W must have shape {_FUSED_TEXT}: a positive multiple of 4 columns, and "
+                         f"for hidden_size {d} at least {d + 2} rows; got {W.shape}")
     return W.shape[0] - 1 - d, d
 
 
