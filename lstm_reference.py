@@ -1180,8 +1180,8 @@ class LSTM:
         >>> Y[1, 4:].tolist()                                     # padded steps: 0
         [[0.0, 0.0], [0.0, 0.0]]
         """
-        X = _sequences("X", X, (None, None, self.input_size),
-                       "(batch, seq_len, input_size), batch first,", self.dtype)
+        X = _array("X", X, (None, None, self.input_size),
+                   "(batch, seq_len, input_size), batch first,", self.dtype, sequences=True)
         _flag("return_sequences", return_sequences)
         _flag("return_state", return_state)
         b, n = X.shape[:2]  # batch, time
@@ -1891,11 +1891,14 @@ def _floats(name, value):
     return array
 
 
-def _array(name, value, shape=None, meaning="", dtype=None):
-    """A finite real array of ``shape`` (None matches any size), converted to ``dtype`` if given."""
+def _array(name, value, shape=None, meaning="", dtype=None, *, sequences=False):
+    """A finite real array of ``shape`` (None matches any size), converted to ``dtype`` if given;
+    with ``sequences``, a batch holding at least one sequence of one step."""
     array = _floats(name, value)
     if shape is not None:
         _check_shape(name, array, shape, meaning)
+    if sequences and array.size == 0:
+        raise ValueError(f"{name} must hold at least one step of one sequence; got {array.shape}")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or inf")
     if dtype is None or array.dtype == dtype:
@@ -1913,15 +1916,6 @@ def _check_shape(name, array, shape, meaning):
                                        for e, s in zip(shape, array.shape)):
         raise ValueError(f"{name} must have shape {meaning} = {_shape_text(shape)}; "
                          f"got {array.shape}")
-
-
-def _sequences(name, value, shape, meaning, dtype=None):
-    """A batch of sequences (3-D, see ``_array``) with at least one sequence of one step."""
-    array = _array(name, value, shape, meaning, dtype)
-    if array.size == 0:
-        raise ValueError(f"{name} must hold at least one sequence of at least one step; "
-                         f"got shape {array.shape}")
-    return array
 
 
 def _state(name, value, shape, dtype):
@@ -1987,7 +1981,8 @@ def _check_forward(X, W, c0, h0, lengths):
     """forward's arguments, as arrays of one floating dtype (the inputs' common type)."""
     W = _array("W", W, _FUSED, _FUSED_TEXT)
     input_size, d = _fused_sizes(W)
-    X = _sequences("X", X, (None, None, input_size), "(n, batch, input_size), time-major,")
+    X = _array("X", X, (None, None, input_size), "(n, batch, input_size), time-major,",
+               sequences=True)
     n, b = X.shape[:2]
     dtype = np.result_type(X, W)
     c0, h0 = _state("c0", c0, (b, d), dtype), _state("h0", h0, (b, d), dtype)
@@ -2006,13 +2001,10 @@ _CACHE_KEYS = ("X", "W", "IFOG", "C", "Ct", "H", "order", "batch_sizes")
 
 def _check_cache(cache):
     """The cache's arrays, in the order of ``_CACHE_KEYS``, if it is what forward returned."""
-    if not isinstance(cache, dict):
-        raise TypeError(f"cache must be the dict returned by forward; got {type(cache).__name__}")
-    _names("cache", cache, dict.fromkeys(_CACHE_KEYS, "(as made by forward)"))
+    _names("cache (the dict returned by forward)", cache, dict.fromkeys(_CACHE_KEYS, ""))
     X, W, IFOG, C, Ct, H, order, batch_sizes = arrays = [cache[k] for k in _CACHE_KEYS]
     if not all(isinstance(a, np.ndarray) for a in arrays) or X.ndim != 2 or IFOG.ndim != 2:
-        raise ValueError("cache must be the dict returned by forward: "
-                         "its entries are not the arrays forward made")
+        raise ValueError("cache must be the dict returned by forward: its entries are not arrays")
     N, b, d = IFOG.shape[0], len(order), IFOG.shape[1] // 4  # rows, batch, hidden
     expected = {"X": (N, None), "W": (1 + X.shape[1] + d, 4 * d), "C": (b + N, d),
                 "Ct": (N, d), "H": (b + N, d), "order": (None,), "batch_sizes": (None,)}
@@ -2028,9 +2020,6 @@ def _params(params, shapes, dtype, *, where=None, copy=True):
     """``params``, a dict with exactly the names of ``shapes``, each an array of that shape and
     of ``dtype``, checked in full before anything is returned. ``where[name]`` is what the
     messages call an entry (default ``params['name']``)."""
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of arrays like get_params(); "
-                        f"got {type(params).__name__}")
     _names("params", params, {name: _shape_text(_PARAMS[name]) for name in shapes})
     checked = {}
     for name, shape in shapes.items():
@@ -2043,8 +2032,10 @@ def _params(params, shapes, dtype, *, where=None, copy=True):
 
 
 def _names(what, mapping, expected):
-    """Raise a ValueError unless ``mapping`` has exactly the keys of ``expected``, a dict of
+    """Raise unless ``mapping`` is a dict with exactly the keys of ``expected``, a dict of
     name -> shape in words (the message lists them)."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{what} must be a dict; got {type(mapping).__name__}")
     unknown = [repr(key) for key in mapping if key not in expected]
     missing = [key for key in expected if key not in mapping]
     if unknown or missing:

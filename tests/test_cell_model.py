@@ -536,7 +536,7 @@ FORWARD_BAD = [
     ("X", np.zeros((2, 5, 4)), ValueError,
      r"X must have shape \(batch, seq_len, input_size\).* = \(any, any, 3\)"),
     ("X", np.zeros((2, 0, 3)), ValueError,
-     "X must hold at least one sequence of at least one step"),
+     "X must hold at least one step of one sequence"),
     ("X", np.zeros((2, 5, 3), dtype=complex), TypeError, "X must hold real"),
     ("X", None, TypeError, "X must hold real"),
     ("return_sequences", "yes", TypeError, "return_sequences must be True or False"),

@@ -302,7 +302,7 @@ FORWARD_CASES = [
     ("X", np.zeros((3, 4)), ValueError, r"X must have shape \(n, batch, input_size\).*\(3, 4\)"),
     ("X", np.zeros((3, 2, 4, 1)), ValueError, r"X must have shape.*\(3, 2, 4, 1\)"),
     ("X", np.zeros((3, 2, 6)), ValueError, r"X must have shape .*\(any, any, 4\); got \(3, 2, 6\)"),
-    ("X", np.zeros((0, 2, 4)), ValueError, r"X must hold at least one sequence"),
+    ("X", np.zeros((0, 2, 4)), ValueError, r"X must hold at least one step of one sequence"),
     ("X", np.zeros((3, 2, 4), dtype=complex), TypeError, r"X must hold real"),
     ("X", "not an array", TypeError, r"X must hold real"),
     ("W", np.zeros((10, 19)), ValueError, r"W must have shape .*multiple of 4"),
@@ -366,11 +366,11 @@ def test_backward_rejects_bad_input(name, value, error, message):
 @pytest.mark.parametrize(
     "tamper, error, message",
     [
-        (lambda cache: [1, 2, 3], TypeError, "cache must be the dict returned by forward"),
+        (lambda cache: [1, 2, 3], TypeError, r"cache \(the dict returned by forward\) must be a"),
         (lambda cache: {k: v for k, v in cache.items() if k != "Ct"}, ValueError,
-         r"cache must have exactly the names .*missing: \['Ct'\]"),
+         r"cache \(the dict returned by forward\) must have exactly .*missing: \['Ct'\]"),
         (lambda cache: {**cache, "C": cache["C"][1:]}, ValueError, r"cache\['C'\] must have shape"),
-        (lambda cache: {**cache, "H": "x"}, ValueError, "not the arrays forward made"),
+        (lambda cache: {**cache, "H": "x"}, ValueError, "its entries are not arrays"),
         (lambda cache: {**cache, "W": cache["W"][1:]}, ValueError, r"cache\['W'\] must have shape"),
     ],
 )
