@@ -118,7 +118,8 @@ class Visit:
 
     # Sphinx's search fetches each hit's page for a summary, and a browser refuses fetch() of a
     # file: URL: opened from disk, the hits come without summaries (the fetch fails, and its
-    # promise rejects). A served site has them. A fetch from the web is still reported above.
+    # promise rejects). A served site has them. A fetch from the web is still a request off the
+    # site, reported by request_problems.
     def _failed(self, request):
         if not (request.resource_type == "fetch" and request.url.startswith("file:")):
             self.failed.append(f"{request.url} ({request.failure})")
