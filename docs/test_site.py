@@ -74,8 +74,10 @@ def _unavailable(reason):
 
 
 def _chromium():
-    return os.environ.get("DOCS_CHROMIUM") or shutil.which("chromium") or shutil.which(
-        "chromium-browser"
+    return (
+        os.environ.get("DOCS_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
     )
 
 
@@ -112,13 +114,12 @@ class Visit:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("requestfailed", self._failed)
         self.page.on("pageerror", self._error)
-        self.page.route(
-            lambda url: not url.startswith(LOCAL_SCHEMES), lambda route: route.abort()
-        )
+        self.page.route(lambda url: not url.startswith(LOCAL_SCHEMES), lambda route: route.abort())
 
     # Sphinx's search fetches each hit's page for a summary, and a browser refuses fetch() of a
     # file: URL: opened from disk, the hits come without summaries (the fetch fails, and its
-    # promise rejects). A served site has them. A fetch from the web is still reported above.
+    # promise rejects). A served site has them. A fetch from the web is still a request off the
+    # site, reported by request_problems.
     def _failed(self, request):
         if not (request.resource_type == "fetch" and request.url.startswith("file:")):
             self.failed.append(f"{request.url} ({request.failure})")
@@ -200,7 +201,8 @@ MATH_JS = r"""() => {
   // Text a reader sees outside formulas and code: raw TeX there was never typeset.
   const skip = 'script, style, pre, code, textarea, mjx-container, .math';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const raw = /\$\$|\\[()[\]]|\\[A-Za-z]+/;
+  // $$, \( \) \[ \], a TeX command, or $x$ that dollarmath did not take.
+  const raw = /\$\$|\\[()[\]]|\\[A-Za-z]+|\$[^\s$][^$]*\$/;
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (node.parentElement.closest(skip)) continue;
     const m = node.textContent.match(raw);
@@ -301,7 +303,9 @@ OVERFLOW_JS = r"""(scrollers) => {
 }"""
 
 # What may be wider than a phone, scrolling in its own box: code, tables, display math.
-SCROLLERS = "pre, div.highlight, .table-wrapper, .math-wrapper, div.math, mjx-container"
+SCROLLERS = (
+    'pre, div.highlight, .table-wrapper, .math-wrapper, div.math, mjx-container[display="true"]'
+)
 
 
 def overflow_problems(visit):
@@ -310,9 +314,7 @@ def overflow_problems(visit):
 
 def _input_lines(example):
     """What copying a ``>>>`` example must give: its input lines without the prompts."""
-    return "\n".join(
-        line[4:] for line in example.splitlines() if line.startswith((">>> ", "... "))
-    )
+    return "\n".join(line[4:] for line in example.splitlines() if line.startswith((">>> ", "... ")))
 
 
 def copy_problems(visit):
@@ -427,8 +429,12 @@ def _check_planted(browser, path, check, viewport=DESKTOP):
 
 
 def test_planted_remote_script(browser, planted_site):
-    page = _plant(planted_site, "remote.html", "</head>",
-                  '<script src="https://cdn.example.invalid/tex.js"></script></head>')
+    page = _plant(
+        planted_site,
+        "remote.html",
+        "</head>",
+        '<script src="https://cdn.example.invalid/tex.js"></script></head>',
+    )
     problems = _check_planted(browser, page, request_problems)
     assert any("asked for https://cdn.example.invalid/tex.js" in p for p in problems), problems
 
@@ -443,13 +449,17 @@ def test_planted_remote_script(browser, planted_site):
     ],
 )
 def test_planted_bad_formula(browser, planted_site, tex, expected):
-    page = _plant(planted_site, "formula.html", "<h1>",
-                  f'<p><span class="math notranslate nohighlight">{tex}</span></p><h1>')
+    page = _plant(
+        planted_site,
+        "formula.html",
+        "<h1>",
+        f'<p><span class="math notranslate nohighlight">{tex}</span></p><h1>',
+    )
     problems = _check_planted(browser, page, math_problems)
     assert any(expected in p for p in problems), problems
 
 
-@pytest.mark.parametrize("raw", [r"\frac{a}{b}", "$$x$$", r"\(x\)"])
+@pytest.mark.parametrize("raw", [r"\frac{a}{b}", "$$x$$", r"\(x\)", "$x^2$"])
 def test_planted_raw_tex(browser, planted_site, raw):
     page = _plant(planted_site, "raw.html", "<h1>", f"<p>left as typed: {raw}</p><h1>")
     problems = _check_planted(browser, page, math_problems)
@@ -492,8 +502,11 @@ def test_planted_missing_image(browser, planted_site):
     ("old", "html", "expected"),
     [
         ("<h1>", '<p style="width: 900px">too wide</p>', '"too wide" (16..916 px) scrolls inside'),
-        ("<h1>", '<div style="overflow: hidden"><p style="width: 900px">too wide</p></div>',
-         '"too wide" (16..916 px) is cut off by <div'),
+        (
+            "<h1>",
+            '<div style="overflow: hidden"><p style="width: 900px">too wide</p></div>',
+            '"too wide" (16..916 px) is cut off by <div',
+        ),
         ("</body>", '<div style="width: 900px">too wide</div>', '"too wide" (0..900 px) runs off'),
     ],
 )
@@ -508,8 +521,9 @@ def test_planted_wide_element(browser, planted_site, old, html, expected):
 def test_planted_wide_code_block_is_allowed(browser, planted_site):
     """A code block wider than the phone scrolls in its own box: no problem."""
     line = "x = " + " + ".join(["long_name"] * 40)
-    page = _plant(planted_site, "widecode.html", "<h1>",
-                  f'<div class="highlight"><pre>{line}</pre></div><h1>')
+    page = _plant(
+        planted_site, "widecode.html", "<h1>", f'<div class="highlight"><pre>{line}</pre></div><h1>'
+    )
     assert _check_planted(browser, page, overflow_problems, PHONE) == []
 
 
