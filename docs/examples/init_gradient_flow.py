@@ -1,7 +1,8 @@
 """Why initialization matters: how much gradient reaches back through 200 steps.
 
 A loss on the last output of a 200-step sequence; :meth:`LSTM.backward` gives ``dL/dx_t`` for
-every step, and its norm at ``t = 0`` is what a gradient step can learn about the first input.
+every step, and its norm at the first step, ``x_1`` (array index 0), is what a gradient step can
+learn about the first input.
 
 - The forget bias. Along the cell state the gradient is multiplied by the forget gate at every
   step (eq-dprev: ``dc_{t-1} = dc_t * f_t``), so on that path it scales like
@@ -37,7 +38,7 @@ RECURRENT_STD = {"normal": lambda d: 1.0, "scaled normal": lambda d: 1 / np.sqrt
 
 
 def gradient_norms(forget_bias, recurrent, seq_len, input_size, hidden_size, batch, seed):
-    """``||dL/dx_t||`` for t = 0..seq_len-1 (mean over the batch), for one initialization."""
+    """``||dL/dx_t||`` for t = 1..seq_len, at array index t - 1 (mean over the batch)."""
     rng = np.random.default_rng(seed)
     model = lr.LSTM(input_size, hidden_size, forget_bias=forget_bias, rng=rng)  # orthogonal W_h*
     if recurrent != "orthogonal":  # replace each W_h* by a Gaussian matrix
@@ -53,10 +54,10 @@ def gradient_norms(forget_bias, recurrent, seq_len, input_size, hidden_size, bat
 
 def main(seq_len=200, input_size=4, hidden_size=32, batch=16, forget_biases=(0.0, 1.0, 3.0),
          recurrents=("orthogonal", "normal", "scaled normal", "tiny normal"), seed=0):
-    """Return ``{"norms": {recurrent: {forget_bias: [||dL/dx_t||, t = 0..]}}, "first_step": ...}``.
+    """Return ``{"norms": {recurrent: {forget_bias: [||dL/dx_t||, t = 1..]}}, "first_step": ...}``.
 
-    ``first_step[recurrent][forget_bias]`` is the norm at ``t = 0``, ``seq_len - 1`` steps
-    before the loss; ``last_step`` the norm at the step of the loss.
+    ``first_step[recurrent][forget_bias]`` is the norm at ``t = 1`` (array index 0),
+    ``seq_len - 1`` steps before the loss; ``last_step`` the norm at the step of the loss.
     """
     norms = {r: {fb: gradient_norms(fb, r, seq_len, input_size, hidden_size, batch, seed)
                  for fb in forget_biases}
@@ -71,7 +72,7 @@ def main(seq_len=200, input_size=4, hidden_size=32, batch=16, forget_biases=(0.0
 
 if __name__ == "__main__":
     result = main()
-    print("||dL/dx_0|| at 199 steps before the loss (||dL/dx_199|| at the loss is about 0.5):")
+    print("||dL/dx_1|| at 199 steps before the loss (||dL/dx_200|| at the loss is about 0.5):")
     for recurrent, by_bias in result["first_step"].items():
         print(f"  {recurrent:>13} W_h: "
               + ", ".join(f"forget bias {fb:g}: {v:.0e}" for fb, v in by_bias.items()))
