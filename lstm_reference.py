@@ -391,7 +391,7 @@ def _step_forward(ifog, c_prev, h_prev, W_flip_h, c, ct, h):
     np.exp(sigmoids, out=sigmoids)  # exp(-z): one pass for i, f and o
     sigmoids += 1.0
     np.reciprocal(sigmoids, out=sigmoids)  # eq-gates: sigmoid(z) = 1 / (1 + exp(-z))
-    i, f, o, g = (ifog[:, k * d:(k + 1) * d] for k in range(4))  # (k, d) each
+    i, f, o, g = (ifog[:, j * d:(j + 1) * d] for j in range(4))  # (k, d) each
     np.tanh(g, out=g)  # eq-gates: the candidate
     np.multiply(f, c_prev, out=c)
     c += i * g  # eq-cell: c_t = f * c_{t-1} + i * g
