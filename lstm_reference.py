@@ -79,6 +79,7 @@ import os
 import secrets
 import shutil
 import sys
+import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -1874,11 +1875,13 @@ def _plain(name, value, holding):
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, not a masked array: its mask would be "
                         f"ignored. For sequences of different lengths, pass lengths=")
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of {holding}; got {type(value).__name__}"
-                        ) from error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy 1 only warns about ragged input
+        try:
+            return np.asarray(value)
+        except (TypeError, ValueError, Warning) as error:
+            raise TypeError(f"{name} must be an array of {holding}; got {type(value).__name__}"
+                            ) from error
 
 
 def _floats(name, value):
