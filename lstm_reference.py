@@ -269,7 +269,7 @@ def _init_cell_params(input_size, d, forget_bias, rng, dtype):
 # exp(-z) comes straight out of them; negating is exact and cannot overflow. The candidate g
 # takes np.tanh itself: the identity tanh(z) = 2 sigmoid(2z) - 1 would fold it into the same
 # exp pass, but it cancels near z = 0 and loses the relative precision of small candidates
-# (in float16, all of it).
+# (in float16, the first two or three digits of them).
 #
 # Variable lengths. Sequences are "packed" as PyTorch's PackedSequence packs them: sorted
 # longest first, so that the ones still running at a step are a prefix of the batch, and stored
@@ -1767,9 +1767,10 @@ def check_pytorch_layout_roundtrip(input_size=10, hidden_size=4, *, seed=0):
 def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
     """True if extreme but finite inputs give finite results, with no floating-point error.
 
-    Three cases, with NumPy's floating-point errors set to raise (forward silences only the
-    overflow of exp, which is its correct limit): weights x 1e4 in float64 and float32; an
-    input weight of the candidate gate at 3/4 of the dtype's maximum; n steps.
+    Three cases, with NumPy's floating-point errors set to raise (forward silences overflow
+    while it computes the gates and states, where an infinite pre-activation or exp gives the
+    right limit): weights x 1e4 in float64 and float32; an input weight of the candidate gate
+    at 3/4 of the dtype's maximum; n steps. Backward runs with no error silenced.
 
     Examples
     --------

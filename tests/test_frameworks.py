@@ -101,12 +101,12 @@ def test_pytorch_fresh_weights_read_back(shape):
 keras_warning = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
-def keras_layer(input_size, d, **initializers):
+def keras_layer(input_size, d, **options):
     keras = need("keras")
     if keras.backend.backend() == "jax":
         jax_x64()
     layer = keras.layers.LSTM(d, return_sequences=True, return_state=True, dtype="float64",
-                              **initializers)
+                              **options)
     layer.build((None, None, input_size))
     return layer
 
@@ -270,6 +270,15 @@ def test_keras_mask_repeats_the_last_output_and_keeps_the_state():
     assert not layer.zero_output_for_mask  # the default; True would give our zeros
     np.testing.assert_allclose(np.asarray(hk), h, rtol=0, atol=1e-6)  # final: its own last step
     np.testing.assert_allclose(np.asarray(ck), c, rtol=0, atol=1e-6)
+
+
+def test_keras_zero_output_for_mask_gives_our_zeros():
+    W, X, (H, c, h, _) = padded_problem()
+    layer = keras_layer(3, 2, zero_output_for_mask=True)
+    layer.set_weights(list(lr.to_layout(W, "keras").values()))
+    mask = np.arange(PAD_N)[None] < PAD_LENGTHS[:, None]  # (b, n)
+    Hk, hk, ck = layer(X.transpose(1, 0, 2), mask=mask)
+    assert_same((H, c, h), (np.asarray(Hk).transpose(1, 0, 2), ck, hk), atol=1e-6)
 
 
 def onnx_padded_run(runtime, W, X, dtype):
