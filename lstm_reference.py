@@ -475,7 +475,8 @@ def backward(dH, cache, dc=None, dh=None):
     X_rows, W, IFOG, C, Ct, H, order, batch_sizes = _check_cache(cache)
     n, b, d = len(batch_sizes), len(order), W.shape[1] // 4  # time, batch, hidden
     input_size = X_rows.shape[1]
-    dH, dc, dh = _check_backward(dH, dc, dh, (n, b, d), W.dtype)
+    dH = _array("dH", dH, (n, b, d), "(n, batch, hidden_size) like forward's H", W.dtype)
+    dc, dh = _state("dc", dc, (b, d), W.dtype), _state("dh", dh, (b, d), W.dtype)
     dH_rows = _pack(dH, order, batch_sizes)  # (N, d)  padded steps dropped
     dc, dh = dc[order], dh[order]  # (b, d) each, longest first: fresh copies, updated below
     previous = _previous_rows(batch_sizes, b)  # the rows of C, H holding each row's t-1 state
@@ -710,10 +711,13 @@ def _flat_params(params, framework, arrays):
     while todo:
         prefix, node = todo.pop()
         for key, value in node.items():
+            name = f"{prefix}{key}"
             if isinstance(value, Mapping):
-                todo.append((f"{prefix}{key}/", value))
+                todo.append((name + "/", value))
+            elif name in flat:  # given both flat ("ii/kernel") and nested
+                raise ValueError(f"params has {name!r} twice, flat and nested")
             else:
-                flat[f"{prefix}{key}"] = value
+                flat[name] = value
     _names(f"params for {framework!r}", flat, {name: shape for name, *_, shape in arrays})
     return {name: _array(f"params[{name!r}]", flat[name]) for name, *_ in arrays}
 
@@ -777,8 +781,10 @@ def from_layout(params, framework):
         M = flat[name].reshape(natural[::-1]).T if transposed else flat[name].reshape(natural)
         for k, (part, g) in enumerate(blocks):
             ours = _OURS.index(g)
-            parts[part][:, ours * d:(ours + 1) * d] += M[:, k * d:(k + 1) * d]
-    return np.concatenate([parts["b"], parts["W_x"], parts["W_h"]])  # (1 + I + d, 4d)
+            with np.errstate(over="ignore"):  # two biases summing beyond the dtype: checked below
+                parts[part][:, ours * d:(ours + 1) * d] += M[:, k * d:(k + 1) * d]
+    W = np.concatenate([parts["b"], parts["W_x"], parts["W_h"]])  # (1 + I + d, 4d)
+    return _array(f"W from params for {framework!r}, whose two biases sum beyond {dtype},", W)
 
 
 def to_pytorch_layout(W):
@@ -1591,7 +1597,8 @@ def numerical_gradient(f, x, delta=None):
         h = delta * max(1.0, abs(float(x[index])))
         with np.errstate(over="ignore"):  # checked below
             x_plus, x_minus = np.array([x[index] + h, x[index] - h]).astype(x.dtype)  # rounded
-        if not (np.isfinite(x_plus) and np.isfinite(x_minus) and x_plus > x_minus):
+        step = float(x_plus) - float(x_minus)  # inf if a probe overflowed; 0 if both rounded to x
+        if not 0 < step < math.inf:
             raise ValueError(f"delta={delta} gives no usable step in {x.dtype} at x{list(index)}"
                              f" = {x[index]}")
         probe[index] = x_plus
@@ -1599,8 +1606,7 @@ def numerical_gradient(f, x, delta=None):
         probe[index] = x_minus
         f_minus = f(probe)
         probe[index] = x[index]
-        # divided by the step as rounded, not by the nominal 2 h
-        grad[index] = (float(f_plus) - float(f_minus)) / (float(x_plus) - float(x_minus))
+        grad[index] = (float(f_plus) - float(f_minus)) / step  # the step as rounded, not 2 h
     return grad
 
 
@@ -1621,12 +1627,10 @@ def relative_error(a, b, floor=0.0):
     1e-09
     """
     a, b = _array("a", a), _array("b", b)
-    if a.shape != b.shape and a.size > 1 and b.size > 1:
-        raise ValueError(f"a and b must have one shape; got {a.shape} and {b.shape}")
-    dtype = np.result_type(a, b)
-    floor = _real("floor", floor, dtype)
+    floor = _real("floor", floor)
     if floor < 0:
         raise ValueError(f"floor must be at least 0; got {floor}")
+    dtype = np.result_type(a, b, np.float64)  # float16 and float32 are exact in float64
     # Halve values above 1 (exactly: no rounding there), so that |a| + |b| cannot overflow.
     scale = np.where(np.maximum(np.abs(a), np.abs(b)) > 1, 0.5, 1.0).astype(dtype)
     a, b = a * scale, b * scale
@@ -1834,6 +1838,7 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
     ...     check_model_gradients(return_sequences=False, output_size=None).values())
     True
     """
+    _flag("return_state", return_state)
     batch, seq_len = _size("batch", batch), _size("seq_len", seq_len)
     rng = np.random.default_rng(_size("seed", seed, 0))
     model = LSTM(input_size, hidden_size, output_size, rng=rng)
@@ -1993,13 +1998,6 @@ def _check_forward(X, W, c0, h0, lengths):
     return X.astype(dtype, copy=False), W.astype(dtype, copy=False), c0, h0, _lengths(lengths, n, b)
 
 
-def _check_backward(dH, dc, dh, shape, dtype):
-    """backward's gradients, against the cache's sizes; zeros for missing state gradients."""
-    n, b, d = shape
-    dH = _array("dH", dH, shape, "(n, batch, hidden_size) like forward's H", dtype)
-    return dH, _state("dc", dc, (b, d), dtype), _state("dh", dh, (b, d), dtype)
-
-
 _CACHE_KEYS = ("X", "W", "IFOG", "C", "Ct", "H", "order", "batch_sizes")
 
 
@@ -2068,7 +2066,7 @@ def _float_dtype(dtype):
         raise TypeError(f"dtype must be a floating-point type; got {dtype!r}") from error
     if dtype.kind != "f":
         raise TypeError(f"dtype must be a floating-point type; got {dtype}")
-    return dtype
+    return dtype.newbyteorder("=")  # computed in native byte order, whatever it was given as
 
 
 def _matrix_shape(shape):
