@@ -395,7 +395,8 @@ def step_by_hand(model, X, h0=None, c0=None):
     outputs = []
     for t in range(X.shape[1]):
         h, c = model.cell.forward(X[:, t], h, c)
-        outputs.append(h if model.W_y is None else h @ model.W_y + model.b_y)
+        outputs.append(h if model.output_size is None
+                       else h @ model.params["W_y"] + model.params["b_y"])
     return np.stack(outputs, axis=1), h, c
 
 
@@ -481,11 +482,11 @@ def test_get_params_returns_copies_and_set_params_stores_copies():
     assert list(params) == CELL_NAMES + ["W_y", "b_y"]
     assert list(lr.LSTM(2, 3).get_params()) == CELL_NAMES
     params["W_hi"][0, 0] += 1.0  # editing the copy leaves the model alone
-    assert model.cell.W_hi[0, 0] != params["W_hi"][0, 0]
+    assert model.params["W_hi"][0, 0] != params["W_hi"][0, 0]
     model.set_params(params)
-    assert model.cell.W_hi[0, 0] == params["W_hi"][0, 0]
+    assert model.params["W_hi"][0, 0] == params["W_hi"][0, 0]
     params["W_hi"][0, 0] += 1.0  # and the model does not alias the caller's arrays
-    assert model.cell.W_hi[0, 0] != params["W_hi"][0, 0]
+    assert model.params["W_hi"][0, 0] != params["W_hi"][0, 0]
 
 
 SET_PARAMS_BAD = [
@@ -695,7 +696,8 @@ def test_save_load_round_trip_is_bit_for_bit(tmp_path, output_size, dtype):
 def test_save_adds_the_npz_suffix_like_numpy(tmp_path):
     model = random_model()
     model.save(str(tmp_path / "model"))
-    assert np.array_equal(lr.LSTM.load(str(tmp_path / "model.npz")).cell.W_xi, model.cell.W_xi)
+    loaded = lr.LSTM.load(str(tmp_path / "model.npz"))
+    assert np.array_equal(loaded.params["W_xi"], model.params["W_xi"])
 
 
 def saved_arrays(tmp_path):

@@ -245,7 +245,8 @@ def test_load_reads_a_model_from_a_file_object(tmp_path):
     model = random_model()
     buffer = io.BytesIO()
     model.save(buffer)
-    assert np.array_equal(lr.LSTM.load(io.BytesIO(buffer.getvalue())).cell.W_xi, model.cell.W_xi)
+    loaded = lr.LSTM.load(io.BytesIO(buffer.getvalue()))
+    assert np.array_equal(loaded.params["W_xi"], model.params["W_xi"])
 
 
 @pytest.mark.parametrize("output_size", [2, None])
@@ -287,7 +288,7 @@ def test_load_reads_fortran_ordered_entries(tmp_path):
     with zipfile.ZipFile(path) as archive, archive.open("W_xi.npy") as member:
         np.lib.format.read_magic(member)
         assert np.lib.format.read_array_header_1_0(member)[1]  # really Fortran order
-    assert np.array_equal(lr.LSTM.load(path).cell.W_xi, model.cell.W_xi)
+    assert np.array_equal(lr.LSTM.load(path).params["W_xi"], model.params["W_xi"])
 
 
 # --- Saving: atomic, and only a model whose every parameter is right -----------------------------
@@ -342,14 +343,16 @@ def test_a_save_interrupted_while_writing_leaves_the_old_file(tmp_path, monkeypa
 @pytest.mark.parametrize(
     "where, name, value, error, message",
     [
-        ("cell", "W_xi", np.empty((3, 4), dtype=object), TypeError,
-         "model.cell.W_xi must hold real floating-point numbers; got dtype object"),
-        ("cell", "W_hf", np.zeros((4, 4), dtype=np.float32), TypeError,
-         "model.cell.W_hf must have the model's dtype float64; got float32"),
-        ("cell", "b_o", "zeros", TypeError, "model.cell.b_o must hold real floating-point"),
-        ("model", "W_y", np.zeros((4, 3)), ValueError,
-         r"model.W_y must have shape \(hidden_size, output_size\) = \(4, 2\); got \(4, 3\)"),
-        ("model", "b_y", None, TypeError, "model.b_y must hold real floating-point numbers"),
+        ("params", "W_xi", np.empty((3, 4), dtype=object), TypeError,
+         r"model.params\['W_xi'\] must hold real floating-point numbers; got dtype object"),
+        ("params", "W_hf", np.zeros((4, 4), dtype=np.float32), TypeError,
+         r"model.params\['W_hf'\] must have the model's dtype float64; got float32"),
+        ("params", "b_o", "zeros", TypeError,
+         r"model.params\['b_o'\] must hold real floating-point"),
+        ("params", "W_y", np.zeros((4, 3)), ValueError,
+         r"model.params\['W_y'\] must have shape \(hidden_size, output_size\) = \(4, 2\); "
+         r"got \(4, 3\)"),
+        ("params", "b_y", None, TypeError, r"model.params\['b_y'\] must hold real floating-point"),
         ("model", "hidden_size", 4.0, TypeError, "model.hidden_size must be an integer"),
     ],
 )
@@ -358,7 +361,10 @@ def test_save_checks_every_parameter_before_writing(tmp_path, where, name, value
     model = random_model()
     model.save(path)
     before = path.read_bytes()
-    setattr(model.cell if where == "cell" else model, name, value)
+    if where == "params":
+        model.params[name] = value
+    else:
+        setattr(model, name, value)
     with pytest.raises(error, match=message):
         model.save(path)
     assert path.read_bytes() == before
@@ -371,7 +377,7 @@ def test_save_appends_npz_to_a_path_that_lacks_it(tmp_path, as_path):
     model.save(as_path(tmp_path / "model"))
     model.save(as_path(tmp_path / "other.npz"))
     assert files_in(tmp_path) == ["model.npz", "other.npz"]
-    assert np.array_equal(lr.LSTM.load(tmp_path / "model.npz").cell.W_xi, model.cell.W_xi)
+    assert np.array_equal(lr.LSTM.load(tmp_path / "model.npz").params["W_xi"], model.params["W_xi"])
 
 
 def test_save_to_a_file_object_writes_it_in_place(tmp_path):
@@ -379,7 +385,7 @@ def test_save_to_a_file_object_writes_it_in_place(tmp_path):
     with open(tmp_path / "model", "wb") as file:
         model.save(file)
     assert files_in(tmp_path) == ["model"]
-    assert np.array_equal(lr.LSTM.load(tmp_path / "model").cell.W_xi, model.cell.W_xi)
+    assert np.array_equal(lr.LSTM.load(tmp_path / "model").params["W_xi"], model.params["W_xi"])
 
 
 def test_save_gives_new_files_the_usual_permissions_and_keeps_an_old_files(tmp_path):
@@ -401,4 +407,4 @@ def test_save_through_a_symbolic_link_replaces_the_file_it_points_to(tmp_path):
     model.save(tmp_path / "link.npz")
     assert (tmp_path / "link.npz").is_symlink()
     assert files_in(tmp_path / "real") == ["model.npz"]
-    assert np.array_equal(lr.LSTM.load(tmp_path / "link.npz").cell.W_xi, model.cell.W_xi)
+    assert np.array_equal(lr.LSTM.load(tmp_path / "link.npz").params["W_xi"], model.params["W_xi"])

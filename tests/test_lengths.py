@@ -105,9 +105,8 @@ def test_chunks_with_lengths_equal_one_call():
     ([3.0, 2.0, 1.0], TypeError, "lengths must hold integers"),
     ([True, True, True], TypeError, "lengths must hold integers"),
     (["3", "2", "1"], TypeError, "lengths must hold integers"),
-    ([3, 0, 1], ValueError, r"lengths must be in 1..n = 1..4"),
-    ([3, 5, 1], ValueError, r"lengths must be in 1..n = 1..4"),
-    ([3, -1, 1], ValueError, r"lengths must be in 1..n = 1..4"),
+    ([3, 5, 1], ValueError, r"lengths must be in 0..n = 0..4"),
+    ([3, -1, 1], ValueError, r"lengths must be in 0..n = 0..4"),
     (np.ma.masked_array([3, 2, 1]), TypeError, "lengths must be a plain array"),
 ])
 def test_bad_lengths_are_refused_and_named(lengths, error, message):
