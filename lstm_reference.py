@@ -312,20 +312,24 @@ class LSTMCell:
         >>> bool(np.abs(dx - numeric).max() < 1e-8)                  # central differences agree
         True
         """
-        x, h_prev, c_prev, i, f, o, g, c = self.cache
         dh, dc = _check_step_grads(self, dh, dc)  # (b, d) each
+        x, h_prev, c_prev, i, f, o, g, c = self.cache  # from the last forward
+        # h = o * tanh(c), eq-hidden, in reverse
         tanh_c = np.tanh(c)  # (b, d)
-        do = dh * tanh_c  # eq-do:  h = o * tanh(c)
-        dc = dc + dh * o * (1 - tanh_c**2)  # eq-dc:  both paths into c
-        di = dc * g  # eq-di:  c = f * c_prev + i * g
-        dg = dc * i  # eq-dg
-        df = dc * c_prev  # eq-df
-        dc_prev = dc * f  # eq-dprev
-        dz_i = di * i * (1 - i)  # sigmoid' = s (1 - s)
-        dz_f = df * f * (1 - f)
-        dz_o = do * o * (1 - o)
-        dz_g = dg * (1 - g**2)  # tanh' = 1 - tanh^2
-        dz = {"i": dz_i, "f": dz_f, "o": dz_o, "g": dz_g}  # z_k = x W_xk + h_prev W_hk + b_k
+        do = dh * tanh_c  # (b, d)  the output gate's partner
+        dc = dc + dh * o * (1 - tanh_c**2)  # (b, d)  eq-dc: from h, and from the next step
+        # c = f * c_prev + i * g, eq-cell, in reverse
+        df = dc * c_prev
+        di = dc * g
+        dg = dc * i
+        dc_prev = dc * f  # (b, d)  eq-dprev
+        # the gates, eq-gates in reverse: sigmoid' = s (1 - s), tanh' = 1 - tanh^2
+        dz_i = di * i * (1 - i)  # (b, d)  eq-di
+        dz_f = df * f * (1 - f)  # (b, d)  eq-df
+        dz_o = do * o * (1 - o)  # (b, d)  eq-do
+        dz_g = dg * (1 - g**2)  # (b, d)  eq-dg
+        # z_k = x W_xk + h_prev W_hk + b_k for each gate k, in reverse
+        dz = {"i": dz_i, "f": dz_f, "o": dz_o, "g": dz_g}
         self.grads = {**{f"W_x{k}": x.T @ dz[k] for k in _GATES},  # (input_size, d)  eq-dW
                       **{f"W_h{k}": h_prev.T @ dz[k] for k in _GATES},  # (d, d)  eq-dW
                       **{f"b_{k}": dz[k].sum(axis=0) for k in _GATES}}  # (d,)  eq-dW
@@ -934,8 +938,14 @@ def _random_problem(n, b, input_size, hidden_size, seed, dtype=np.float64):
 def check_sequential_matches_batch(n=5, b=3, input_size=10, hidden_size=4, *, seed=0):
     """Max abs difference between one :func:`forward` call and n one-step calls carrying ``c, h``.
 
-    The one-step calls are independent of the loop in :func:`forward`; they must agree to
-    round-off (< 1e-12 in float64).
+    Both sides run :func:`forward`, so this checks the loop over steps and the carrying of the
+    state from one call to the next, not the equations themselves (:func:`check_gradients` and
+    :func:`check_cell_matches_fused` check those). They must agree to round-off (< 1e-12 in
+    float64).
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -993,6 +1003,10 @@ def check_chunks_match_single_call(n=5, b=3, input_size=10, hidden_size=4, *, sp
     The first chunk's final ``c, h`` start the second; the second chunk's ``dc0, dh0`` end the
     first's backward. Outputs, final states and every gradient are compared.
 
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_chunks_match_single_call() < 1e-12
@@ -1019,6 +1033,10 @@ def check_pytorch_layout_roundtrip(input_size=10, hidden_size=4, *, seed=0):
     the gates computed from the PyTorch-layout arrays (``x W_ih^T + h W_hh^T + b``, order i, f,
     g, o) and ours. Both must be exactly 0: the conversion only moves numbers.
 
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_pytorch_layout_roundtrip()
@@ -1037,17 +1055,23 @@ def check_pytorch_layout_roundtrip(input_size=10, hidden_size=4, *, seed=0):
 
 
 def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
-    """True if extreme but finite inputs give finite results, with no floating-point error.
+    """How many outputs and gradients are not finite for extreme but finite inputs: 0 to pass.
 
     Three cases, with NumPy's floating-point errors set to raise (forward silences overflow
     while it computes the gates and states, where an infinite pre-activation or exp gives the
     right limit): weights x 1e4 in float64 and float32; an input weight of the candidate gate
-    at 3/4 of the dtype's maximum; n steps. Backward runs with no error silenced.
+    at 3/4 of the dtype's maximum; n steps. Backward runs with no error silenced, so a
+    floating-point error in either raises FloatingPointError.
+
+    Returns
+    -------
+    float
+        The count of NaN and inf entries in every output and gradient.
 
     Examples
     --------
     >>> check_extremes(n=200)
-    True
+    0.0
     """
     results = []
     with np.errstate(all="raise", under="ignore"):
@@ -1061,31 +1085,51 @@ def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
         X, W, c0, h0, R = _random_problem(n, b, input_size, hidden_size, seed)
         H, c, h, cache = forward(X, W, c0, h0)
         results += [H, c, h, *backward(R, cache)]
-    return bool(all(np.isfinite(a).all() for a in results))
+    return float(sum(np.count_nonzero(~np.isfinite(a)) for a in results))
 
 
 def check_cell_matches_fused(n=5, b=3, input_size=10, hidden_size=4, *, seed=0):
-    """Max abs difference between :class:`LSTMCell` stepped through a sequence and :func:`forward`.
+    """Max abs difference between :class:`LSTMCell` stepped through a sequence, forward and
+    backward, and :func:`forward`, :func:`backward`.
 
     The cell is built from a fused ``W`` with a nonzero bias everywhere and stepped by hand from
-    random ``h0, c0``; every ``h_t``, the final ``c, h`` and ``to_weights() == W`` are compared.
-    The two share no code, so they must agree to round-off (< 1e-12 in float64).
+    random ``h0, c0``; then :meth:`LSTMCell.backward` runs through the steps in reverse, each
+    step's ``cache`` put back, its ``dh`` the output's gradient plus the next step's ``dh_prev``
+    (eq-dh), and the parameter gradients are summed over the steps (eq-dW). Compared: every
+    ``h_t``, the final ``c, h``, ``to_weights() == W``, ``dX``, every parameter's gradient
+    (stacked into ``dW``), ``dc0`` and ``dh0``. The per-gate lines and the fused core share no
+    code, so they must agree to round-off (< 1e-12 in float64).
+
+    Returns
+    -------
+    float
 
     Examples
     --------
     >>> check_cell_matches_fused() < 1e-12
     True
     """
-    X, W, c0, h0, _ = _random_problem(_size("n", n), b, input_size, hidden_size, seed)
-    H, c, h, _ = forward(X, W, c0, h0)  # the core: state order (c, h)
+    X, W, c0, h0, R = _random_problem(_size("n", n), b, input_size, hidden_size, seed)
+    Rc, Rh = np.random.default_rng(_size("seed", seed, 0) + 1).standard_normal((2, b, hidden_size))
+    H, c, h, cache = forward(X, W, c0, h0)  # the core: state order (c, h)
+    dX, dW, dc0, dh0 = backward(R, cache, dc=Rc, dh=Rh)
+
     cell = LSTMCell.from_weights(W)
-    h_t, c_t = h0, c0
-    differences = [np.abs(cell.to_weights() - W).max()]
-    for t in range(n):
+    H_cell, caches, h_t, c_t = [], [], h0, c0
+    for t in range(n):  # step t + 1
         h_t, c_t = cell.forward(X[t], h_t, c_t)  # the cell: state order (h, c)
-        differences.append(np.abs(h_t - H[t]).max())
-    differences += [np.abs(c_t - c).max(), np.abs(h_t - h).max()]
-    return float(max(differences))
+        H_cell.append(h_t)
+        caches.append(cell.cache)
+    dX_cell, grads, dh_t, dc_t = np.empty_like(X), [], Rh, Rc
+    for t in reversed(range(n)):
+        cell.cache = caches[t]
+        dX_cell[t], dh_t, dc_t = cell.backward(R[t] + dh_t, dc_t)  # eq-dh: output + step t+2
+        grads.append(cell.grads)
+    dW_cell = _stack_gates({name: sum(g[name] for g in grads) for name in grads[0]})
+
+    pairs = [(cell.to_weights(), W), (np.stack(H_cell), H), (H_cell[-1], h), (caches[-1][7], c),
+             (dX_cell, dX), (dW_cell, dW), (dc_t, dc0), (dh_t, dh0)]
+    return float(max(np.abs(a - b).max() for a, b in pairs))
 
 
 def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, output_size=3, *,
@@ -1096,6 +1140,11 @@ def check_model_gradients(batch=3, seq_len=4, input_size=5, hidden_size=4, outpu
 
     The loss is ``sum(Y * R)``, plus ``sum(h * Rh) + sum(c * Rc)`` with ``return_state``, for
     fixed random ``R, Rh, Rc``, from random ``h0, c0`` and a nonzero bias everywhere.
+
+    Returns
+    -------
+    dict
+        ``{"X": err, "W_xi": err, ...}``: ``X`` and every parameter of :meth:`LSTM.get_params`.
 
     Examples
     --------
@@ -2291,9 +2340,9 @@ def _self_checks():
          check_chunks_match_single_call, lambda e: e < 1e-12),
         ("PyTorch layout round trip and gates (max abs diff)",
          check_pytorch_layout_roundtrip, lambda e: e == 0.0),
-        ("extreme finite inputs and 5000 steps stay finite, no FP errors",
-         check_extremes, lambda ok: ok is True),
-        ("LSTMCell stepped by hand == fused forward (max abs diff)",
+        ("extreme finite inputs and 5000 steps: no FP error, non-finite values",
+         check_extremes, lambda count: count == 0),
+        ("LSTMCell stepped by hand == fused forward and backward (max abs diff)",
          check_cell_matches_fused, lambda e: e < 1e-12),
         ("LSTM model: analytic == numerical gradients (max rel. error, every parameter and X)",
          lambda: max(max(check_model_gradients(return_sequences=every_step).values())

@@ -9,24 +9,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from problems import problem
 from strategies import sizes
-from textbook import textbook_forward  # benchmarks/textbook.py, found through tests/conftest.py
 
 import lstm_reference as lr
-
-
-def problem(n, b, input_size, d, seed, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    W = lr.init_weights(input_size, d, rng=rng, dtype=dtype)
-    W[0] += rng.standard_normal(4 * d).astype(dtype)
-    X = rng.standard_normal((n, b, input_size)).astype(dtype)
-    c0 = rng.standard_normal((b, d)).astype(dtype)
-    h0 = rng.standard_normal((b, d)).astype(dtype)
-    R = rng.standard_normal((n, b, d)).astype(dtype)
-    return X, W, c0, h0, R
-
-
-
+from benchmarks.textbook import textbook_forward  # the repository root is on sys.path (conftest.py)
 
 # --- Forward ----------------------------------------------------------------------------------
 
@@ -34,7 +21,7 @@ def problem(n, b, input_size, d, seed, dtype=np.float64):
 @settings(max_examples=60, deadline=None)
 @given(sizes)
 def test_forward_matches_textbook(args):
-    X, W, c0, h0, _ = problem(*args)
+    X, W, c0, h0, *_ = problem(*args)
     H, c, h, _ = lr.forward(X, W, c0, h0)
     H_ref, c_ref, h_ref, _ = textbook_forward(X, W, c0, h0)
     np.testing.assert_allclose(H, H_ref, rtol=0, atol=1e-13)
@@ -58,7 +45,7 @@ def test_two_chunks_equal_one_call(args, data):
 
 
 def test_default_states_are_zeros():
-    X, W, _, _, _ = problem(3, 2, 4, 5, seed=0)
+    X, W, *_ = problem(3, 2, 4, 5, seed=0)
     zeros = np.zeros((2, 5))
     H_default = lr.forward(X, W)[0]
     H_zeros = lr.forward(X, W, zeros, zeros)[0]
@@ -66,7 +53,7 @@ def test_default_states_are_zeros():
 
 
 def test_H_is_read_only_and_backward_is_protected():
-    X, W, c0, h0, R = problem(4, 2, 3, 5, seed=1)
+    X, W, c0, h0, R, *_ = problem(4, 2, 3, 5, seed=1)
     H, c, h, cache = lr.forward(X, W, c0, h0)
     expected = lr.backward(R, cache)
     with pytest.raises(ValueError):
@@ -101,7 +88,7 @@ def test_gradients_match_central_differences(args):
 
 def test_gradient_check_can_fail():
     """A wrong backward must be caught: perturb one gradient and recompute the error."""
-    X, W, c0, h0, R = problem(3, 2, 3, 2, seed=3)
+    X, W, c0, h0, R, *_ = problem(3, 2, 3, 2, seed=3)
     _, _, _, cache = lr.forward(X, W, c0, h0)
     dW = lr.backward(R, cache)[1]
     numeric = lr.numerical_gradient(lambda W_: np.sum(lr.forward(X, W_, c0, h0)[0] * R), W)
@@ -113,7 +100,7 @@ def test_gradient_check_can_fail():
 
 def test_state_gradients_add_to_the_flow_through_time():
     """dc, dh on the final state equal a loss on c and h (checked numerically in c0, h0)."""
-    X, W, c0, h0, R = problem(3, 2, 3, 4, seed=4)
+    X, W, c0, h0, R, *_ = problem(3, 2, 3, 4, seed=4)
     rng = np.random.default_rng(5)
     Rc, Rh = rng.standard_normal((2, 2, 4))
 
@@ -127,7 +114,7 @@ def test_state_gradients_add_to_the_flow_through_time():
 
 
 def test_backward_can_run_twice_with_the_same_result():
-    X, W, c0, h0, R = problem(5, 3, 4, 3, seed=6)
+    X, W, c0, h0, R, *_ = problem(5, 3, 4, 3, seed=6)
     _, _, _, cache = lr.forward(X, W, c0, h0)
     first, second = lr.backward(R, cache), lr.backward(R, cache)
     for a, b in zip(first, second):
@@ -138,7 +125,7 @@ def test_backward_can_run_twice_with_the_same_result():
 
 
 def test_no_argument_is_modified():
-    X, W, c0, h0, R = problem(4, 3, 5, 2, seed=7)
+    X, W, c0, h0, R, *_ = problem(4, 3, 5, 2, seed=7)
     dc, dh = np.ones((3, 2)), np.full((3, 2), 0.5)
     arguments = [X, W, c0, h0, R, dc, dh]
     before = [a.copy() for a in arguments]
@@ -155,7 +142,7 @@ def test_no_argument_is_modified():
 
 
 def test_float32_end_to_end_and_close_to_float64():
-    X, W, c0, h0, R = problem(6, 3, 4, 5, seed=8)
+    X, W, c0, h0, R, *_ = problem(6, 3, 4, 5, seed=8)
     f32 = [a.astype(np.float32) for a in (X, W, c0, h0, R)]
     H32, c32, h32, cache32 = lr.forward(*f32[:4])
     grads32 = lr.backward(f32[4], cache32)
@@ -168,7 +155,7 @@ def test_float32_end_to_end_and_close_to_float64():
 
 
 def test_default_states_follow_the_dtype():
-    X, W, _, _, _ = problem(2, 2, 3, 3, seed=9, dtype=np.float32)
+    X, W, *_ = problem(2, 2, 3, 3, seed=9, dtype=np.float32)
     H, c, h, cache = lr.forward(X, W)
     assert c.dtype == h.dtype == cache["C"].dtype == np.float32
     dX, dW, dc0, dh0 = lr.backward(np.ones_like(H), cache)
@@ -177,7 +164,7 @@ def test_default_states_follow_the_dtype():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extreme_weights_stay_finite_without_warnings(dtype):
-    X, W, c0, h0, R = problem(7, 3, 4, 5, seed=10, dtype=dtype)
+    X, W, c0, h0, R, *_ = problem(7, 3, 4, 5, seed=10, dtype=dtype)
     with np.errstate(all="raise", under="ignore"):
         H, c, h, cache = lr.forward(X * 100, W * 1e4, c0, h0)
         grads = lr.backward(R, cache)
@@ -187,12 +174,24 @@ def test_extreme_weights_stay_finite_without_warnings(dtype):
 
 
 def test_long_sequence_stays_finite():
-    assert lr.check_extremes(n=5000) is True
+    assert lr.check_extremes(n=5000) == 0.0
+
+
+def test_check_extremes_counts_what_is_not_finite(monkeypatch):
+    """A forward that lets one NaN through: the check counts it."""
+    right = lr.forward
+
+    def leaky(*args, **kwargs):
+        H, c, h, cache = right(*args, **kwargs)
+        return H, np.where(np.arange(c.size).reshape(c.shape) == 0, np.nan, c), h, cache
+
+    monkeypatch.setattr(lr, "forward", leaky)
+    assert lr.check_extremes(n=3) == 5.0  # one NaN in each of the five runs' final c
 
 
 def test_cache_holds_about_seven_nbd_numbers_and_no_copy_of_X():
     n, b, input_size, d = 20, 4, 6, 8
-    X, W, c0, h0, _ = problem(n, b, input_size, d, seed=11)
+    X, W, c0, h0, *_ = problem(n, b, input_size, d, seed=11)
     _, _, _, cache = lr.forward(X, W, c0, h0)
     assert np.shares_memory(cache["X"], X) and cache["W"] is W  # references, not copies
     held = sum(v.size for k, v in cache.items() if k not in ("X", "W"))
@@ -294,7 +293,7 @@ GOOD = dict(n=3, b=2, input_size=4, d=5)
 
 
 def good_forward_args():
-    X, W, c0, h0, _ = problem(GOOD["n"], GOOD["b"], GOOD["input_size"], GOOD["d"], seed=13)
+    X, W, c0, h0, *_ = problem(GOOD["n"], GOOD["b"], GOOD["input_size"], GOOD["d"], seed=13)
     return {"X": X, "W": W, "c0": c0, "h0": h0}
 
 
