@@ -35,9 +35,9 @@ vectors; ``*`` is the elementwise product)::
 
 and its gradients, for t = n..1, writing ``dv`` for dLoss/dv (the total, over every path)::
 
-    dh_t   = dH_t + dz_{t+1} @ W_h^T        (at t = n: the given dh)              (eq-dh)
+    dh_t   = dH_t + dz_{t+1} @ W_h^T        (at t = n, the given dh as last term)  (eq-dh)
     dc_t   = dh_t * o_t * (1 - tanh(c_t)^2) + dc_{t+1} * f_{t+1}
-                                            (at t = n: the given dc)              (eq-dc)
+                                            (at t = n, the given dc as last term)  (eq-dc)
     dz^o_t = dh_t * tanh(c_t) * o_t * (1 - o_t)                                   (eq-do)
     dz^i_t = dc_t * g_t * i_t * (1 - i_t)                                         (eq-di)
     dz^f_t = dc_t * c_{t-1} * f_t * (1 - f_t)                                     (eq-df)
@@ -48,7 +48,10 @@ and its gradients, for t = n..1, writing ``dv`` for dLoss/dv (the total, over ev
 
 ``dH_t`` is the gradient through the output at step t only; ``W_x`` and ``W_h`` are W's input
 and recurrent rows. The equations count steps from 1, arrays from 0: ``x_t`` is ``X[t-1]``,
-``h_t`` is ``H[t-1]`` and ``dH_t`` is ``dH[t-1]``.
+``h_t`` is ``H[t-1]`` and ``dH_t`` is ``dH[t-1]``. At t = 1, eq-dprev gives the gradients of
+the initial states, ``dc0`` and ``dh0``. The sequence model adds an output layer,
+``y_t = h_t @ W_y + b_y`` (eq-output); eq-var (Initialization) and eq-fd-error (Verification)
+are derived on their pages.
 
 Conventions
 -----------
@@ -177,7 +180,7 @@ def sigmoid(x):
     [0.0, 0.5, 1.0]
     >>> sigmoid(np.float32(-100)).dtype
     dtype('float32')
-    >>> round(float(sigmoid(3.0)), 3)    # the default forget gate at initialization
+    >>> round(float(sigmoid(3.0)), 3)    # init_weights' forget gate at the start (bias 3)
     0.953
     """
     x = _floats("x", x)
@@ -190,7 +193,8 @@ class LSTMCell:
     """One LSTM step in the textbook form: a matrix per gate, each equation one line.
 
     :meth:`forward` implements eq-gates, eq-cell and eq-hidden; :meth:`backward` implements
-    eq-dh .. eq-dprev, eq-dW and eq-dX for that one step, gate by gate. Row vectors: ``x`` is
+    eq-dc, eq-do .. eq-dprev, eq-dW and eq-dX for that one step, gate by gate (eq-dh, adding
+    the output's gradient to the next step's, is the caller's). Row vectors: ``x`` is
     ``(batch, input_size)``. Stacking the parameters in the gate order i, f, o, g gives the
     fused ``W`` of :func:`forward` (:meth:`to_weights`, :meth:`from_weights`). Initialization:
     Xavier-uniform ``W_x*``, orthogonal ``W_h*``, zero biases except ``b_f = forget_bias``
@@ -211,9 +215,11 @@ class LSTMCell:
     b_i, b_f, b_o, b_g : ndarray, shape (hidden_size,)
     cache : tuple or None
         What :meth:`backward` needs from the last :meth:`forward`: ``x, h_prev, c_prev, i, f,
-        o, g, c``. Set it back to an earlier step's to run backward through several steps.
+        o, g, tanh(c)``, the cell's own copies. Set it back to an earlier step's to run backward
+        through several steps.
     grads : dict
-        Set by :meth:`backward`: the gradient of each parameter, keyed like the attributes.
+        Set by :meth:`backward`: the gradient of each parameter for that one step, keyed like
+        the attributes (through a sequence, add them up over the steps: eq-dW is a sum).
     input_size, hidden_size, dtype
 
     Examples
@@ -276,8 +282,9 @@ class LSTMCell:
         o = sigmoid(x @ self.W_xo + h_prev @ self.W_ho + self.b_o)  # (b, d)  output gate  eq-gates
         g = np.tanh(x @ self.W_xg + h_prev @ self.W_hg + self.b_g)  # (b, d)  candidate    eq-gates
         c = f * c_prev + i * g  # (b, d)  eq-cell
-        h = o * np.tanh(c)  # (b, d)  eq-hidden
-        self.cache = (x, h_prev, c_prev, i, f, o, g, c)
+        tanh_c = np.tanh(c)  # (b, d)  kept for backward, which needs it twice
+        h = o * tanh_c  # (b, d)  eq-hidden
+        self.cache = (x, h_prev, c_prev, i, f, o, g, tanh_c)
         return h, c
 
     def backward(self, dh, dc=None):
@@ -292,7 +299,8 @@ class LSTMCell:
         dh : array_like, shape (batch, hidden_size)
             dLoss/dh_t: all of it, from the output and from the next step (eq-dh).
         dc : array_like, shape (batch, hidden_size), optional
-            dLoss/dc_t from the next step (its ``dc_prev``); zeros when omitted.
+            dLoss/dc_t from the next step (its ``dc_prev``) or from a loss on ``c``; zeros when
+            omitted. The parameters must be those of the forward call.
 
         Returns
         -------
@@ -313,9 +321,8 @@ class LSTMCell:
         True
         """
         dh, dc = _check_step_grads(self, dh, dc)  # (b, d) each
-        x, h_prev, c_prev, i, f, o, g, c = self.cache  # from the last forward
+        x, h_prev, c_prev, i, f, o, g, tanh_c = self.cache  # from the last forward
         # h = o * tanh(c), eq-hidden, in reverse
-        tanh_c = np.tanh(c)  # (b, d)
         do = dh * tanh_c  # (b, d)  the output gate's partner
         dc = dc + dh * o * (1 - tanh_c**2)  # (b, d)  eq-dc: from h, and from the next step
         # c = f * c_prev + i * g, eq-cell, in reverse
@@ -393,11 +400,20 @@ def _split_gates(W, input_size):
 
 # --- Forward pass ---------------------------------------------------------------------------------
 # The fused core: the cell's equations for a whole batch and every step, with one matrix W for
-# the four gates (its layout: see Initialization). The two sections below, from this banner to
-# the next section's, are the whole core and need nothing but NumPy: paste them under
-# `import numpy as np` and forward and backward work. They trust their arguments; the module's
-# public forward and backward are these same functions behind the checks at the end of the file
-# (Input checking), which is also where a bad argument gets its clear message.
+# the four gates (d = hidden_size, I = input_size; steps count from 1, arrays from 0):
+#
+#   W (1 + I + d, 4d): row 0 the bias b, rows 1..I the input weights W_x, then the recurrent
+#                      weights W_h; column blocks [0:d] i, [d:2d] f, [2d:3d] o, [3d:4d] g
+#   z_t = [1, x_t, h_{t-1}] @ W                                        (eq-z)
+#   i_t, f_t, o_t = sigmoid(z^i_t, z^f_t, z^o_t);  g_t = tanh(z^g_t)   (eq-gates)
+#   c_t = f_t * c_{t-1} + i_t * g_t                                    (eq-cell)
+#   h_t = o_t * tanh(c_t)                                              (eq-hidden)
+#
+# This section and the next, up to the Initialization banner, are the whole core and need
+# nothing but NumPy: paste them under `import numpy as np` and forward and backward work. They
+# trust their arguments; the module's public forward and backward are these same functions
+# behind the checks at the end of the file (Input checking), which is also where a bad argument
+# gets its clear message.
 #
 # Where forward departs from the cell's literal lines, and what it implements instead (the
 # performance page measures what each departure buys):
@@ -461,10 +477,11 @@ def forward(X, W, c0=None, h0=None, *, lengths=None):
     d = W.shape[1] // 4  # hidden size
     c0 = np.zeros((b, d), W.dtype) if c0 is None else c0  # (b, d)
     h0 = np.zeros((b, d), W.dtype) if h0 is None else h0  # (b, d)
-    lengths = np.full(b, n) if lengths is None else np.asarray(lengths)  # (b,)
+    lengths = np.full(b, n) if lengths is None else np.asarray(lengths, dtype=np.intp)  # (b,)
     order, batch_sizes = _packing(lengths, n)  # longest first; how many run at each step
     X_rows = _pack(X, order, batch_sizes)  # (N, input_size)  one row per (step, sequence) run
     N = X_rows.shape[0]
+    # departure 3: every array allocated once, here, and written in place below
     IFOG = np.empty((N, 4 * d), dtype=W.dtype)  # (N, 4d)  the gates i, f, o, g of every row
     C = np.empty((b + N, d), dtype=W.dtype)  # (b + N, d)  c0, then c_t of every row
     Ct = np.empty((N, d), dtype=W.dtype)  # (N, d)  tanh(c_t), kept for backward
@@ -553,13 +570,15 @@ def _unpack(rows, order, batch_sizes):
 
 # --- Backward pass --------------------------------------------------------------------------------
 # Backward runs the forward loop in reverse: LSTMCell.backward for every step and the whole
-# batch, with the same departures mirrored and two more:
+# batch. Departure 2 needs no mirror (the cache holds the gates themselves), and 3 is mirrored
+# where it pays (dZ and dW are written in place); two more:
 #   4. The local derivatives are hoisted (eq-do .. eq-dg): each gate's derivative times its
 #      partner in eq-cell or eq-hidden, say i(1-i) * g, depends on the forward pass only, so it
 #      is computed for every row before the loop, in blocks of rows that stay in the CPU cache
 #      across the few passes; the loop only multiplies by dc_t or dh_t.
-#   5. dW and dX are hoisted (eq-dW, eq-dX): W is shared by all steps, so its gradient is a sum
-#      over rows of outer products, one matrix product over all rows after the loop; dX likewise.
+#   5. dW and dX are hoisted (eq-dW, eq-dX), the mirror of departure 1: W is shared by all
+#      steps, so its gradient is a sum over rows of outer products, one matrix product over all
+#      rows after the loop; dX likewise.
 #      Only dh_{t-1} = dz_t @ W_h^T must wait for step t.
 # With lengths, a sequence takes part in a step only while it runs, so dc, dh from outside reach
 # it at its own last step and wait until then (a sequence of length 0 passes them on as dc0, dh0).
@@ -622,7 +641,7 @@ def backward(dH, cache, dc=None, dh=None):
     dW[0] = dZ.sum(axis=0)  # eq-dW: bias
     np.matmul(X_rows.T, dZ, out=dW[1:1 + input_size])  # eq-dW: input weights
     np.matmul(H_prev.T, dZ, out=dW[1 + input_size:])  # eq-dW: recurrent weights, by h_{t-1}
-    dX = _unpack(dZ @ W[1:1 + input_size].T, order, batch_sizes)  # (n, b, input_size)  eq-dX
+    dX = _unpack(dZ @ W[1:1 + input_size].T, order, batch_sizes)  # (n, b, I)  eq-dX, dep. 5
     inverse = np.argsort(order)  # back to the caller's order of sequences
     return dX, dW, dc[inverse], dh[inverse]
 
@@ -1060,7 +1079,7 @@ def check_extremes(n=5000, b=2, input_size=3, hidden_size=4, *, seed=0):
     Three cases, with NumPy's floating-point errors set to raise (forward silences overflow
     while it computes the gates and states, where an infinite pre-activation or exp gives the
     right limit): weights x 1e4 in float64 and float32; an input weight of the candidate gate
-    at 3/4 of the dtype's maximum; n steps. Backward runs with no error silenced, so a
+    at 3/4 of the dtype's maximum; n steps. Backward runs with only underflow silenced, so a
     floating-point error in either raises FloatingPointError.
 
     Returns
@@ -1120,15 +1139,15 @@ def check_cell_matches_fused(n=5, b=3, input_size=10, hidden_size=4, *, seed=0):
         h_t, c_t = cell.forward(X[t], h_t, c_t)  # the cell: state order (h, c)
         H_cell.append(h_t)
         caches.append(cell.cache)
-    dX_cell, grads, dh_t, dc_t = np.empty_like(X), [], Rh, Rc
-    for t in reversed(range(n)):
+    dX_cell, grads, dh, dc = np.empty_like(X), [], Rh, Rc
+    for t in reversed(range(n)):  # step t + 1
         cell.cache = caches[t]
-        dX_cell[t], dh_t, dc_t = cell.backward(R[t] + dh_t, dc_t)  # eq-dh: output + step t+2
+        dX_cell[t], dh, dc = cell.backward(R[t] + dh, dc)  # eq-dh: its output's + the next's
         grads.append(cell.grads)
     dW_cell = _stack_gates({name: sum(g[name] for g in grads) for name in grads[0]})
 
-    pairs = [(cell.to_weights(), W), (np.stack(H_cell), H), (H_cell[-1], h), (caches[-1][7], c),
-             (dX_cell, dX), (dW_cell, dW), (dc_t, dc0), (dh_t, dh0)]
+    pairs = [(cell.to_weights(), W), (np.stack(H_cell), H), (H_cell[-1], h), (c_t, c),
+             (dX_cell, dX), (dW_cell, dW), (dc, dc0), (dh, dh0)]
     return float(max(np.abs(a - b).max() for a, b in pairs))
 
 
@@ -1207,8 +1226,9 @@ def _param_shapes(input_size, hidden_size, output_size=None):
 class LSTM:
     """An LSTM over batch-first sequences, with an optional linear output layer; trainable.
 
-    Implements eq-gates, eq-cell, eq-hidden for every step (on :func:`forward` and
-    :func:`backward`) and ``Y = H @ W_y + b_y`` (eq-output) when ``output_size`` is given. The
+    Implements eq-gates, eq-cell, eq-hidden for every step, by running the fused
+    :func:`forward` and :func:`backward`, and ``Y = H @ W_y + b_y`` (eq-output) when
+    ``output_size`` is given. The
     model computes in its own dtype: inputs of another type are converted, as Keras layers do.
 
     Parameters
@@ -1257,9 +1277,8 @@ class LSTM:
 
     # -- parameters ------------------------------------------------------------------------------
 
-    @property
-    def cell(self):
-        """An :class:`LSTMCell` holding copies of the recurrent parameters, to step by hand."""
+    def to_cell(self):
+        """A new :class:`LSTMCell` holding copies of the recurrent parameters, to step by hand."""
         return LSTMCell.from_weights(_stack_gates(self.params))
 
     def get_params(self):
@@ -1299,7 +1318,7 @@ class LSTM:
         ValueError: params['b_f'] must have shape (hidden_size,) = (4,); got (5,)
         """
         shapes = _param_shapes(self.input_size, self.hidden_size, self.output_size)
-        self.params = _check_params(params, shapes, self.dtype)
+        self.params.update(_check_params(params, shapes, self.dtype))  # the same dict, updated
 
     # -- forward and backward ----------------------------------------------------------------------
 
@@ -1339,7 +1358,8 @@ class LSTM:
         X, h0, c0, lengths = _check_model_input(self, X, return_sequences, return_state,
                                                 h0, c0, lengths)  # checked once, here
         b, n = X.shape[:2]  # batch, time
-        params = self.get_params()  # copies: backward differentiates them as they are now
+        shapes = _param_shapes(self.input_size, self.hidden_size, self.output_size)
+        params = _check_params(self.params, shapes, self.dtype, where="model.params")  # copies
         X_tm = X.transpose(1, 0, 2).copy()  # (n, b, input_size)  time-major, private to the cache
         H, c, h, cache = _forward_kernel(X_tm, _stack_gates(params), c0, h0, lengths=lengths)
         outputs = H.transpose(1, 0, 2) if return_sequences else h.copy()  # (b, n, d) or (b, d)
@@ -1426,7 +1446,7 @@ class LSTM:
         Raises
         ------
         TypeError
-            A parameter is not an array of the model's dtype (an attribute was assigned
+            A parameter is not an array of the model's dtype (an entry of ``params`` was assigned
             directly); the message names it, and nothing has been written.
         ValueError
             A parameter has the wrong shape; likewise.
@@ -1957,11 +1977,12 @@ def _check_init(input_size, hidden_size, forget_bias, rng, dtype):
 
 
 def _check_step(cell, x, h_prev, c_prev):
-    """LSTMCell.forward's arguments, in the cell's dtype; zero states when None."""
+    """LSTMCell.forward's arguments, in the cell's dtype, as the cell's own copies (its cache
+    keeps them: editing the caller's arrays must not change backward); zero states when None."""
     x = _array("x", x, (None, cell.input_size), "(batch, input_size)", cell.dtype)
     h_prev = _state("h_prev", h_prev, (len(x), cell.hidden_size), cell.dtype)
     c_prev = _state("c_prev", c_prev, (len(x), cell.hidden_size), cell.dtype)
-    return x, h_prev, c_prev
+    return x.copy(), h_prev.copy(), c_prev.copy()
 
 
 def _check_step_grads(cell, dh, dc):
@@ -2018,14 +2039,14 @@ def _check_cache(cache):
     return arrays
 
 
-def _check_params(params, shapes, dtype, *, where=None, copy=True):
+def _check_params(params, shapes, dtype, *, where="params", copy=True):
     """``params``, a dict with exactly the names of ``shapes``, each an array of that shape and
-    of ``dtype``, checked in full before anything is returned. ``where[name]`` is what the
-    messages call an entry (default ``params['name']``)."""
-    _names("params", params, {name: _shape_text(_PARAMS[name]) for name in shapes})
+    of ``dtype``, checked in full before anything is returned. The messages call the dict
+    ``where``."""
+    _names(where, params, {name: _shape_text(_PARAMS[name]) for name in shapes})
     checked = {}
     for name, shape in shapes.items():
-        label = where[name] if where else f"params[{name!r}]"
+        label = f"{where}[{name!r}]"
         value = _array(label, params[name], shape, _shape_text(_PARAMS[name]))
         if value.dtype.newbyteorder("=") != dtype:  # either byte order: stored natively
             raise TypeError(f"{label} must have the model's dtype {dtype}; got {value.dtype}")
@@ -2108,8 +2129,7 @@ def _save_model(model, path):
         if size is not None:
             _size(f"model.{s}", size)
     shapes = _param_shapes(**sizes)
-    where = {name: f"model.params[{name!r}]" for name in shapes}
-    params = _check_params(model.params, shapes, model.dtype, where=where, copy=False)
+    params = _check_params(model.params, shapes, model.dtype, where="model.params", copy=False)
     sizes = np.array([model.input_size, model.hidden_size, model.output_size or 0], dtype=np.int64)
     arrays = {"format": np.array(_FILE_FORMAT), "sizes": sizes, **params}
     if isinstance(path, (str, bytes, os.PathLike)):

@@ -51,7 +51,7 @@ def latch_model():
 
 def gate_trace(model, X):
     """Gate activations ``(n, b, 4, d)`` (i, f, o, g) and cell states ``(n, b, d)`` over ``X``."""
-    H, _, _, cache = lr.forward(X.transpose(1, 0, 2), model.cell.to_weights())  # time-major
+    H, _, _, cache = lr.forward(X.transpose(1, 0, 2), model.to_cell().to_weights())  # time-major
     n, b, d = H.shape  # no lengths: the cache's rows are step by step, b per step
     return cache["IFOG"].reshape(n, b, 4, d), cache["C"][b:].reshape(n, b, d)  # c0 rows first
 

@@ -387,14 +387,14 @@ def test_grads_keys_shapes_and_dtypes():
 
 
 def step_by_hand(model, X, h0=None, c0=None):
-    """Outputs (batch, seq_len, out) and final (h, c) by stepping model.cell: independent of
+    """Outputs (batch, seq_len, out) and final (h, c) by stepping model.to_cell(): independent of
     the fused path the model runs on."""
     b = X.shape[0]
     h = np.zeros((b, model.hidden_size)) if h0 is None else h0
     c = np.zeros((b, model.hidden_size)) if c0 is None else c0
-    outputs = []
+    outputs, cell = [], model.to_cell()
     for t in range(X.shape[1]):
-        h, c = model.cell.forward(X[:, t], h, c)
+        h, c = cell.forward(X[:, t], h, c)
         outputs.append(h if model.output_size is None
                        else h @ model.params["W_y"] + model.params["b_y"])
     return np.stack(outputs, axis=1), h, c

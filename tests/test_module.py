@@ -132,8 +132,8 @@ def test_the_cell_check_fails_when_one_gate_gradient_is_wrong(monkeypatch):
     right = lr.LSTMCell.backward
 
     def wrong(self, dh, dc=None):
-        x, h_prev, c_prev, i, f, o, g, c = self.cache
-        self.cache = (x, h_prev, c_prev, i, f, o, np.zeros_like(g) + 0.5 * g, c)  # wrong g
+        x, h_prev, c_prev, i, f, o, g, tanh_c = self.cache
+        self.cache = (x, h_prev, c_prev, i, f, o, 0.5 * g, tanh_c)  # a wrong candidate
         return right(self, dh, dc)
 
     monkeypatch.setattr(lr.LSTMCell, "backward", wrong)
@@ -149,6 +149,15 @@ def test_cell_backward_without_forward_and_bad_gradients_are_refused():
         cell.backward(np.ones((3, 1)))
     with pytest.raises(TypeError, match="dh must be an array"):
         cell.backward(None)
+
+
+def test_editing_what_the_cell_was_given_or_returned_does_not_change_backward():
+    cell, x, h_prev, c_prev, Rh, Rc = cell_problem(2, 3, 4, seed=6)
+    h, c = cell.forward(x, h_prev, c_prev)
+    expected = cell.backward(Rh, Rc)
+    for array in (x, h_prev, c_prev, h, c):
+        array += 1.0
+    assert all(np.array_equal(a, b) for a, b in zip(cell.backward(Rh, Rc), expected))
 
 
 def test_cell_backward_leaves_its_arguments_alone():

@@ -37,8 +37,8 @@ def main(batch=4, seq_len=50, chunk=7, input_size=3, hidden_size=8, seed=0):
     - ``chunked_vs_one_pass``: the model in chunks vs one call. Round-off at most: the fused
       core computes each chunk's input projection as one matrix product, whose BLAS blocking
       can depend on the chunk's length.
-    - ``cell_steps_vs_cell_steps``: the same, stepping ``model.cell`` by hand; bit for bit (0.0),
-      since every step is the same computation however the sequence is split.
+    - ``cell_steps_vs_cell_steps``: the same, stepping ``model.to_cell()`` by hand; bit for bit
+      (0.0), since every step is the same computation however the sequence is split.
     - ``without_state``: chunks that restart from zero states: a large difference.
     """
     rng = np.random.default_rng(seed)
@@ -46,9 +46,11 @@ def main(batch=4, seq_len=50, chunk=7, input_size=3, hidden_size=8, seed=0):
     X = rng.standard_normal((batch, seq_len, input_size))  # (batch, seq_len, input_size)
     one_pass = model.forward(X)  # (batch, seq_len, 2)
 
+    cell = model.to_cell()  # an LSTMCell with copies of the model's recurrent parameters
+
     def cell_steps(steps, h, c):  # the final (h, c) after stepping the cell through `steps`
         for t in steps:
-            h, c = model.cell.forward(X[:, t], h, c)
+            h, c = cell.forward(X[:, t], h, c)
         return h, c
 
     h_all, c_all = cell_steps(range(seq_len), None, None)
