@@ -22,7 +22,11 @@ Run from the repository root, on one BLAS thread::
 """
 
 import argparse
+import datetime
 import importlib.util
+import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -35,6 +39,15 @@ import lstm_reference as lr
 
 SIZE = (100, 32, 128, 256)  # n steps, b batch, I input, d hidden: the "medium" size of bench.py
 ALL = ("hoist_input", "flip", "in_place", "hoist_local", "block", "hoist_dW")
+RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "departures.json")
+NAMES = {  # the departures as the module numbers them
+    "hoist_input": "1. input projection hoisted",
+    "flip": "2. sigmoid columns negated",
+    "in_place": "3. buffers written in place",
+    "hoist_local": "4. local derivatives hoisted",
+    "block": "4. ... in cache-sized blocks",
+    "hoist_dW": "5. dW and dX hoisted",
+}
 
 
 # --- The core, with switches ------------------------------------------------------------------
@@ -155,41 +168,89 @@ def load_revision(rev):
     return module
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as file:
+            return next(line.split(":", 1)[1].strip() for line in file if "model name" in line)
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def measure(contenders, dtype, repeats):
+    """Median seconds of each contender, forward + backward, interleaved round-robin."""
+    n, b, input_size, d = SIZE
+    rng = np.random.default_rng(0)
+    W = lr.init_weights(input_size, d, rng=rng, dtype=dtype)
+    X, R = (rng.standard_normal(s).astype(dtype) for s in ((n, b, input_size), (n, b, d)))
+    c0, h0 = rng.standard_normal((2, b, d)).astype(dtype)
+    reference = module_run(lr)(X, W, c0, h0, R)
+    for name, run in contenders.items():  # agree before timing
+        worst = max(float(np.abs(a - r).max() / np.abs(r).max())
+                    for a, r in zip(run(X, W, c0, h0, R), reference))
+        if not worst < (1e-10 if dtype == "float64" else 1e-4):
+            raise SystemExit(f"{name} disagrees with the module by {worst:.1e} ({dtype})")
+    times = {name: [] for name in contenders}
+    names = list(contenders)
+    for repeat in range(repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            start = time.perf_counter()
+            contenders[name](X, W, c0, h0, R)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def summary(record):
+    """The record as a table: each departure's saving, and the module against the control."""
+    dtypes = list(record["medians"])
+    lines = [f"{'':<32}" + "".join(f"{dtype:>10}" for dtype in dtypes)]
+
+    def row(label, value):
+        lines.append(f"{label:<32}" + "".join(value(record["medians"][t]) for t in dtypes))
+
+    for key, label in NAMES.items():  # time without it / time with all: what it saves
+        row(label, lambda m, key=key: f"{m[key + ' undone'] / m['none undone'] - 1:>+10.1%}")
+    row("module / control", lambda m: f"{m['module'] / m['none undone']:>10.3f}")
+    if record.get("against"):
+        row(f"module / module at {record['against']}",
+            lambda m: f"{m['module'] / m['module at ' + record['against']]:>10.3f}")
+    row("module, ms", lambda m: f"{1e3 * m['module']:>10.1f}")
+    return "\n".join(lines)
+
+
+def read_record(path=RECORD):
+    with open(path) as file:
+        return json.load(file)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", metavar="REV", help="also time the module at git REV")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--record", metavar="PATH", nargs="?", const=RECORD,
+                        help=f"write the medians to PATH (default {RECORD})")
     args = parser.parse_args(argv)
     contenders = {"module": module_run(lr), "none undone": variant()}
     contenders.update({f"{name} undone": variant(name) for name in ALL})
     if args.against:
         contenders[f"module at {args.against}"] = module_run(load_revision(args.against))
-    n, b, input_size, d = SIZE
-    print(f"n, b, I, d = {SIZE}; NumPy {np.__version__}; {args.repeats} repeats, medians")
-    for dtype in args.dtypes:
-        rng = np.random.default_rng(0)
-        W = lr.init_weights(input_size, d, rng=rng, dtype=dtype)
-        X, R = (rng.standard_normal(s).astype(dtype) for s in ((n, b, input_size), (n, b, d)))
-        c0, h0 = rng.standard_normal((2, b, d)).astype(dtype)
-        reference = module_run(lr)(X, W, c0, h0, R)
-        for name, run in contenders.items():  # agree before timing
-            worst = max(float(np.abs(a - r).max() / np.abs(r).max())
-                        for a, r in zip(run(X, W, c0, h0, R), reference))
-            assert worst < (1e-10 if dtype == "float64" else 1e-4), (name, worst)
-        times = {name: [] for name in contenders}
-        names = list(contenders)
-        for repeat in range(args.repeats):
-            for name in names[repeat % len(names):] + names[:repeat % len(names)]:
-                start = time.perf_counter()
-                contenders[name](X, W, c0, h0, R)
-                times[name].append(time.perf_counter() - start)
-        base = statistics.median(times["module"])
-        print(f"\n{dtype}: forward + backward")
-        print(f"{'contender':<28}{'median ms':>10}{'/ module':>10}")
-        for name in names:
-            median = statistics.median(times[name])
-            print(f"{name:<28}{1e3 * median:>10.1f}{median / base:>10.3f}")
+    record = {
+        "date": datetime.date.today().isoformat(),
+        "command": "OPENBLAS_NUM_THREADS=1 python -m benchmarks.departures "
+                   + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{cpu_name()}, {os.cpu_count()} CPUs",
+        "python": platform.python_version(), "numpy": np.__version__,
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "size": SIZE, "repeats": args.repeats, "against": args.against,
+        "medians": {dtype: measure(contenders, dtype, args.repeats) for dtype in args.dtypes},
+    }
+    print(f"{record['machine']}; Python {record['python']}, NumPy {record['numpy']}; "
+          f"n, b, I, d = {SIZE}; {args.repeats} repeats, medians; forward + backward\n")
+    print(summary(record))
+    if args.record:
+        with open(args.record, "w") as file:
+            json.dump(record, file, indent=1)
+            file.write("\n")
 
 
 if __name__ == "__main__":
