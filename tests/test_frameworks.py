@@ -142,6 +142,24 @@ def test_keras_fresh_weights_read_back(shape):
     assert_same((H, c, h), keras_run(layer, X, c0, h0), atol=1e-6)
 
 
+def test_keras_tanh_of_float64_is_float32_and_jax_tanh_is_not():
+    """Why Keras is held to 1e-6 (this file's docstring, the conversions page): its tanh casts.
+
+    If a Keras release keeps float64 here, this fails, and the tolerance and the page can go to
+    float64 round-off.
+    """
+    keras = need("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("the cast is measured on the JAX backend")
+    jax_x64()
+    jnp = need("jax.numpy")
+    x = jnp.asarray(np.linspace(-3, 3, 1001))  # float64
+    assert keras.ops.tanh(x).dtype == np.float32
+    assert np.abs(np.asarray(jnp.tanh(x)) - np.tanh(np.asarray(x))).max() < 1e-15
+    keras_error = np.abs(np.asarray(keras.ops.tanh(x), np.float64) - np.tanh(np.asarray(x))).max()
+    assert 1e-9 < keras_error < 1e-6  # float32 round-off: the 2e-7 of the LSTM comparison
+
+
 # --- ONNX: the reference evaluator (float64) and onnxruntime (float32) -------------------------
 
 
