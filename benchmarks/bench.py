@@ -1,4 +1,4 @@
-"""Time ``lstm_reference`` against the textbook LSTM, ``torch.nn.LSTM`` and the GEMM roofline.
+"""Time ``lstm_reference`` against the textbook LSTM, ``torch.nn.LSTM`` and its matrix products.
 
 Run from the repository root::
 
@@ -12,7 +12,7 @@ Contenders, forward then backward on the same problem:
 - ``ours``      ``lstm_reference.forward`` and ``backward`` (or those of ``--module``).
 - ``textbook``  the per-step fused ``[1, x_t, h_{t-1}] @ W`` of ``textbook.py``.
 - ``torch``     ``torch.nn.LSTM`` on the CPU with the same weights, if torch imports.
-- ``gemm``      the roofline: only the matrix products ours needs, nothing else.
+- ``gemm``      the matrix products alone, only those ours needs (a floor, not a roofline).
 - ``lengths``   ours with ``lengths`` drawn from n/2..n, if its ``forward`` takes them.
 
 Before timing, each contender's outputs and gradients are compared with ours; the run stops

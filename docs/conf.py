@@ -30,6 +30,12 @@ import _layouts_table  # noqa: E402
 
 _layouts_table.write(ROOT / "docs" / "_build" / "generated" / "layouts.md")
 
+# Output quoted on the pages (what the scripts print, the memory task over six seeds, the cost of
+# exp and tanh) is produced here, at every build, never pasted; see docs/_outputs.py.
+import _outputs  # noqa: E402
+
+_outputs.write(ROOT / "docs" / "_build" / "generated")
+
 # -- Project ------------------------------------------------------------------------------------
 
 project = "lstm-reference"
@@ -158,3 +164,35 @@ plot_apply_rcparams = True  # the rcparams above apply to every figure, also to 
 from matplotlib.sphinxext import plot_directive as _plot_directive  # noqa: E402
 
 plot_template = _plot_directive.TEMPLATE.split(".. only:: not html")[0]
+
+# -- Equation labels beside their numbers --------------------------------------------------------
+
+# The code cites equations by label (``# eq-dh``), the pages by number ("(6.1)"). So that a reader
+# can go from one to the other, every numbered display equation shows its label next to its
+# number, and on a page whose code cites a label, every reference to that equation shows the label
+# after its number too. docs/test_site.py checks both.
+import re  # noqa: E402
+
+_DISPLAY = re.compile(r'(id="equation-(eq-[\w-]+)">\s*<span class="eqno">\([\d.]+\))')
+_REFERENCE = re.compile(r'(<a class="reference internal" href="[^"]*#equation-(eq-[\w-]+)">'
+                        r'(?:<span[^>]*>)?\([\d.]+\)(?:</span>)?</a>)')
+_CODE = re.compile(r"<pre>.*?</pre>", re.DOTALL)
+
+
+def eqlabel(label):
+    return f'<code class="eqlabel">{label}</code>'
+
+
+def _label_equations(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if not body or "equation-eq-" not in body:
+        return
+    cited = set(re.findall(r"eq-[a-z][a-z-]*[a-z]", " ".join(_CODE.findall(body))))
+    body = _DISPLAY.sub(lambda m: m.group(1) + eqlabel(m.group(2)), body)
+    body = _REFERENCE.sub(lambda m: m.group(1) + (" " + eqlabel(m.group(2))
+                                                  if m.group(2) in cited else ""), body)
+    context["body"] = body
+
+
+def setup(app):
+    app.connect("html-page-context", _label_equations)

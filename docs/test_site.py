@@ -366,6 +366,35 @@ def test_every_page_was_built():
     assert PROMPT_PAGES, "no page has a >>> example: the copy-button test would test nothing"
 
 
+def _equation_label_problems(html):
+    """Numbered equations without their label beside the number; references, on a page whose
+    code cites the label, without it."""
+    problems = []
+    for label in re.findall(r'id="equation-(eq-[\w-]+)"', html):
+        if not re.search(rf'id="equation-{label}">\s*<span class="eqno">\([\d.]+\)'
+                         rf'<code class="eqlabel">{label}</code>', html):
+            problems.append(f"equation {label}: no label beside its number")
+    cited = set(re.findall(r"eq-[a-z][a-z-]*[a-z]",
+                           " ".join(re.findall(r"<pre>.*?</pre>", html, re.DOTALL))))
+    for label in sorted(cited):
+        for reference in re.finditer(rf'#equation-{label}">\([\d.]+\)</a>(.{{0,80}})', html):
+            if f'<code class="eqlabel">{label}</code>' not in reference.group(1):
+                problems.append(f"reference to {label}: no label, though the code cites it")
+    return problems
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_equation_labels(name):
+    """The code cites equations by label, the pages by number: the two are shown side by side."""
+    assert _equation_label_problems((SITE / name).read_text("utf-8")) == []
+
+
+def test_planted_equation_without_label():
+    page = (SITE / "backward.html").read_text("utf-8")
+    planted = page.replace('<code class="eqlabel">eq-dh</code>', "")
+    assert any("eq-dh" in problem for problem in _equation_label_problems(planted))
+
+
 def test_requests(desktop, phone):
     assert request_problems(desktop) + request_problems(phone) == []
 

@@ -1,4 +1,6 @@
-"""Write the two diagrams of the pictures page, ``cell.svg`` and ``unrolled.svg``, beside this file.
+"""Write the diagrams of the pictures page beside this file: ``cell.svg`` (one step),
+``gate-*.svg`` (the same step with one path lit), ``unrolled.svg`` (two steps and the gradient's
+edges), and the variants ``cifg.svg``, ``peephole.svg`` and ``gru.svg``.
 
 Run ``python docs/figures/diagrams.py`` after editing; ``pytest docs`` checks that the files in
 the repository are what this script writes. The SVGs are inlined into the page (not loaded as
@@ -7,6 +9,8 @@ on its dark one. The accent colours are mid-tones, readable on both backgrounds.
 and ``width: 100%`` let a phone scale the drawing down, to a little over half its size at 390 px:
 the labels are drawn large (16 to 19 units) so that they stay readable there. Equations are named
 in words ("cell update"), not by their numbers on the pages, which move when a page is added.
+Each SVG's ``<title>`` is its alt text: it says what the drawing shows. The highlighted drawings
+fade what they are not about with ``FADE``, an opacity, so the palette above stays the only one.
 """
 
 from pathlib import Path
@@ -72,54 +76,196 @@ def svg(width, height, title, body, colors):
             f"<title>{title}</title>\n<defs>{markers}</defs>\n" + "\n".join(body) + "\n</svg>\n")
 
 
-def cell():
-    """One step: the gates, the two states, the products and the sum."""
+FADE = 0.22  # the opacity of what a highlighted drawing is not about
+GATE_COLUMNS = "ifog"  # the gate blocks of z and the columns of W, in this order (eq-z)
+# where each gate is drawn, left to right in the order the cell's flow reads (f, i, g, o)
+GATE_X = {"f": 190, "i": 270, "g": 360, "o": 440}
+# the block of z each gate reads, in W's column order: i, f, o, g
+BLOCK_X = {gate: 190 + 80 * k for k, gate in enumerate(GATE_COLUMNS)}
+# the paths the gate-by-gate drawings highlight, and the parts of the cell each one lights up
+HIGHLIGHTS = {
+    "forget": {"c_in", "times_f", "inputs", "f", "f_wire"},
+    "input": {"inputs", "i", "g", "times_ig"},
+    "update": {"c_in", "times_f", "c_mid", "plus", "c_out", "f_wire", "times_ig"},
+    "output": {"inputs", "o", "c_out", "h_out"},
+}
+
+
+def part(name, highlight, *elements):
+    """``elements`` as one group, faded unless ``highlight`` is None or lights up ``name``."""
+    faded = highlight is not None and name not in HIGHLIGHTS[highlight]
+    opacity = f' opacity="{FADE}"' if faded else ""
+    return f'<g data-part="{name}"{opacity}>' + "".join(elements) + "</g>"
+
+
+def gate(letter, function, highlight, variant=""):
+    """Gate ``letter``: its box with ``function``, its block of z below and the wire between."""
+    x, block = GATE_X[letter], BLOCK_X[letter]
+    name = "f" if letter == "f" else letter
+    elements = [line([(block, 252), (x, 217)]),
+                box(x, 200, 50 if function == "tanh" else 46, 30, GATE_COLOR, function)]
+    if letter == "i" and variant == "cifg":  # i = 1 - f: no block of its own, no weights
+        elements = [box(x, 200, 46, 30, GATE_COLOR, "1 − f", size=15),
+                    line([(213, 200), (x - 24, 200)], GATE_COLOR)]
+    return part(name, highlight, *elements)
+
+
+def cell(highlight=None, variant=""):
+    """One step: the gates, the two states, the products and the sum.
+
+    ``highlight`` (a key of ``HIGHLIGHTS``) fades all but one path; ``variant`` is ``"cifg"``
+    (the input gate is 1 - f) or ``"peephole"`` (the gates also read the cell state).
+    """
+    blocks = [g for g in GATE_COLUMNS if not (variant == "cifg" and g == "i")]
     body = [
         # the cell state runs straight through the top: one product, one sum (cell update)
-        label(20, 44, "c", "t−1", anchor="start", color=C_COLOR),
-        line([(20, 60), (178, 60)], C_COLOR, 3),
-        operator(190, 60, "×", C_COLOR),
-        line([(202, 60), (308, 60)], C_COLOR, 3),
-        operator(320, 60, "+", C_COLOR),
-        line([(332, 60), (628, 60)], C_COLOR, 3),
-        label(628, 44, "c", "t", anchor="end", color=C_COLOR),
-        # the previous output and the input make the pre-activations, in one product
-        label(20, 252, "h", "t−1", anchor="start", color=H_COLOR),
-        line([(20, 268), (148, 268)], H_COLOR, 2.4),
-        line([(300, 345), (300, 285)], "currentColor"),
-        label(312, 344, "x", "t", anchor="start"),
-        '<rect x="150" y="252" width="320" height="32" rx="6" fill="none" '
-        'stroke="currentColor" stroke-width="1.4"/>',
-        label(310, 274, "z = [1, x, h] W: one product", size=16, italic=False),
-        # four gates
-        line([(190, 252), (190, 217)]), box(190, 200, 46, 30, GATE_COLOR, "σ"),
-        line([(270, 252), (270, 217)]), box(270, 200, 46, 30, GATE_COLOR, "σ"),
-        line([(360, 252), (360, 217)]), box(360, 200, 50, 30, GATE_COLOR, "tanh"),
-        line([(440, 252), (440, 217)]), box(440, 200, 46, 30, GATE_COLOR, "σ"),
-        label(164, 206, "f", "t", anchor="end"), label(244, 206, "i", "t", anchor="end"),
-        label(390, 206, "g", "t", anchor="start"), label(468, 190, "o", "t", anchor="start"),
+        part("c_in", highlight,
+             label(20, 44, "c", "t−1", anchor="start", color=C_COLOR),
+             line([(20, 60), (178, 60)], C_COLOR, 3)),
+        part("times_f", highlight, operator(190, 60, "×", C_COLOR)),
+        part("c_mid", highlight, line([(202, 60), (308, 60)], C_COLOR, 3)),
+        part("plus", highlight, operator(320, 60, "+", C_COLOR)),
+        part("c_out", highlight,
+             line([(332, 60), (628, 60)], C_COLOR, 3),
+             label(628, 44, "c", "t", anchor="end", color=C_COLOR)),
+        # the previous output and the input make the pre-activations, in one product; its
+        # blocks run in W's column order, i, f, o, g, and each wire goes to its gate
+        part("inputs", highlight,
+             label(20, 252, "h", "t−1", anchor="start", color=H_COLOR),
+             line([(20, 268), (148, 268)], H_COLOR, 2.4),
+             line([(300, 345), (300, 285)], "currentColor"),
+             label(312, 344, "x", "t", anchor="start"),
+             '<rect x="150" y="252" width="360" height="32" rx="6" fill="none" '
+             'stroke="currentColor" stroke-width="1.4"/>',
+             label(330, 301, "z = [1, x, h] W", size=15, italic=False, anchor="start"),
+             *(label(BLOCK_X[g], 274, "z", g, size=16) for g in blocks),
+             *(f'<line x1="{BLOCK_X[g] + 40}" y1="256" x2="{BLOCK_X[g] + 40}" y2="280" '
+               f'stroke="currentColor" stroke-width="1" stroke-dasharray="2 2"/>'
+               for g in blocks[:-1])),
+        # the four gates: f, i, g, o from left to right
+        gate("f", "σ", highlight), gate("i", "σ", highlight, variant), gate("g", "tanh", highlight),
+        gate("o", "σ", highlight),
+        part("f", highlight, label(164, 206, "f", "t", anchor="end")),
+        part("i", highlight, label(298, 228, "i", "t", anchor="start")),
+        part("g", highlight, label(390, 206, "g", "t", anchor="start")),
+        part("o", highlight, label(468, 190, "o", "t", anchor="start")),
         # forget: f * c_{t-1}
-        line([(190, 185), (190, 74)], GATE_COLOR),
+        part("f_wire", highlight, line([(190, 185), (190, 74)], GATE_COLOR)),
         # input: i * g, added to the cell
-        line([(270, 185), (310, 140)], GATE_COLOR, arrow=False),
-        line([(360, 185), (330, 140)], GATE_COLOR, arrow=False),
-        operator(320, 130, "×"),
-        line([(320, 118), (320, 74)]),
+        part("times_ig", highlight,
+             line([(270, 185), (310, 140)], GATE_COLOR, arrow=False),
+             line([(360, 185), (330, 140)], GATE_COLOR, arrow=False),
+             operator(320, 130, "×"),
+             line([(320, 118), (320, 74)])),
         # output: h_t = o * tanh(c_t) (hidden state)
-        line([(540, 60), (540, 108)], C_COLOR, 2),
-        box(540, 125, 54, 30, "currentColor", "tanh"),
-        line([(540, 140), (540, 186)]),
-        line([(463, 200), (526, 200)], GATE_COLOR),
-        operator(540, 200, "×"),
-        line([(540, 212), (540, 268), (628, 268)], H_COLOR, 2.4),
-        label(628, 252, "h", "t", anchor="end", color=H_COLOR),
-        line([(595, 268), (595, 340)], H_COLOR, 1.6),
-        label(587, 342, "output", size=16, anchor="end", italic=False),
+        part("h_out", highlight,
+             line([(540, 60), (540, 108)], C_COLOR, 2),
+             box(540, 125, 54, 30, "currentColor", "tanh"),
+             line([(540, 140), (540, 186)]),
+             line([(463, 200), (526, 200)], GATE_COLOR),
+             operator(540, 200, "×"),
+             line([(540, 212), (540, 268), (628, 268)], H_COLOR, 2.4),
+             label(628, 252, "h", "t", anchor="end", color=H_COLOR),
+             line([(595, 268), (595, 340)], H_COLOR, 1.6),
+             label(587, 342, "output", size=16, anchor="end", italic=False)),
     ]
-    return svg(640, 360, "One LSTM step: the cell state c runs along the top, multiplied by the "
-               "forget gate and added to the input gate times the candidate; the hidden state h "
-               "is the output gate times tanh of c.", body,
-               [C_COLOR, H_COLOR, GATE_COLOR, "currentColor"])
+    if variant == "cifg":
+        body = [b for b in body if 'data-part="i"' not in b or "1 − f" in b]
+        body.append(label(BLOCK_X["i"], 274, "no i block", size=14, italic=False))
+    if variant == "peephole":  # c_{t-1} into f and i, c_t into o: dashed, in the cell's colour
+        body.append(part("peepholes", highlight,
+                         line([(120, 60), (120, 150), (228, 150), (250, 186)], C_COLOR, dash=True),
+                         line([(120, 150), (172, 186)], C_COLOR, dash=True),
+                         line([(500, 60), (500, 160), (452, 186)], C_COLOR, dash=True),
+                         label(112, 112, "c", "t−1", size=16, anchor="end", color=C_COLOR),
+                         label(492, 112, "c", "t", size=16, anchor="end", color=C_COLOR)))
+    return body
+
+
+TITLES = {
+    None: "One LSTM step: the cell state c runs along the top, multiplied by the forget gate and "
+          "added to the input gate times the candidate; the hidden state h is the output gate "
+          "times tanh of c. The four gates read the blocks of one product z = [1, x, h] W, "
+          "whose blocks run i, f, o, g, the order of W's columns.",
+    "forget": "The forget gate highlighted: f_t, a sigmoid of the f block of z, multiplies the "
+              "previous cell state c_t-1 at the left of the top line; the rest of the cell is "
+              "faded.",
+    "input": "The input gate and the candidate highlighted: i_t, a sigmoid of the i block of z, "
+             "times g_t, a tanh of the g block, is what the step writes; the rest is faded.",
+    "update": "The cell update highlighted: along the top line, c_t-1 times f_t plus i_t times "
+              "g_t gives c_t, one product and one sum; the rest of the cell is faded.",
+    "output": "The output highlighted: o_t, a sigmoid of the o block of z, times tanh of c_t gives "
+              "h_t, the step's output and the next step's input; the rest is faded.",
+}
+
+
+def cell_figure(highlight=None):
+    return lambda: svg(640, 360, TITLES[highlight], cell(highlight),
+                       [C_COLOR, H_COLOR, GATE_COLOR, "currentColor"])
+
+
+def cifg():
+    """The coupled input-forget gate: i = 1 - f, three blocks in z."""
+    return svg(640, 360, "The coupled input-forget gate (CIFG): the same cell, but the input "
+               "gate is not computed from z; it is 1 minus the forget gate, so z has three "
+               "blocks, f, o and g, and what is forgotten is exactly what is written.",
+               cell(variant="cifg"), [C_COLOR, H_COLOR, GATE_COLOR, "currentColor"])
+
+
+def peephole():
+    """Peepholes: the gates also read the cell state (dashed)."""
+    return svg(640, 360, "Peephole connections: the same cell, with dashed lines from the "
+               "cell state into the gates; c_t-1 enters the forget and input gates and c_t "
+               "the output gate, each through a vector of weights.",
+               cell(variant="peephole"), [C_COLOR, H_COLOR, GATE_COLOR, "currentColor"])
+
+
+def gru():
+    """The GRU: one state h, an update gate u and a reset gate r, no output gate."""
+    body = [
+        # the state runs along the top: kept by u, plus (1 - u) times the candidate
+        label(20, 44, "h", "t−1", anchor="start", color=H_COLOR),
+        line([(20, 60), (408, 60)], H_COLOR, 3),
+        operator(420, 60, "×", H_COLOR),
+        line([(432, 60), (508, 60)], H_COLOR, 3),
+        operator(520, 60, "+", H_COLOR),
+        line([(532, 60), (628, 60)], H_COLOR, 3),
+        label(628, 44, "h", "t", anchor="end", color=H_COLOR),
+        line([(595, 60), (595, 340)], H_COLOR, 1.6),
+        label(587, 342, "output", size=16, anchor="end", italic=False),
+        # h_{t-1} and x_t into one product for the two gates
+        line([(50, 60), (50, 268), (148, 268)], H_COLOR, 2.4),
+        line([(200, 345), (200, 285)], "currentColor"),
+        label(212, 344, "x", "t", anchor="start"),
+        '<rect x="150" y="252" width="170" height="32" rx="6" fill="none" '
+        'stroke="currentColor" stroke-width="1.4"/>',
+        label(235, 274, "[1, x, h] W", size=15, italic=False),
+        # reset gate: r * h_{t-1} is what the candidate reads of the state
+        line([(190, 252), (190, 217)]), box(190, 200, 46, 30, GATE_COLOR, "σ"),
+        label(164, 206, "r", "t", anchor="end"),
+        line([(190, 185), (190, 142)], GATE_COLOR),
+        line([(110, 60), (110, 130), (178, 130)], H_COLOR, 2),
+        operator(190, 130, "×"),
+        line([(202, 130), (360, 130), (360, 185)]),
+        # update gate: keeps u of the state, writes 1 - u of the candidate
+        line([(280, 252), (280, 217)]), box(280, 200, 46, 30, GATE_COLOR, "σ"),
+        label(306, 220, "u", "t", anchor="start"),
+        line([(280, 185), (280, 96), (420, 96), (420, 74)], GATE_COLOR),
+        line([(420, 96), (470, 96), (470, 118)], GATE_COLOR),
+        box(470, 135, 44, 28, GATE_COLOR, "1 −", size=15),
+        line([(470, 149), (470, 188)], GATE_COLOR),
+        # the candidate: tanh of x and r * h_{t-1}
+        line([(330, 320), (360, 320), (360, 217)]), line([(200, 320), (330, 320)], arrow=False),
+        box(360, 200, 50, 30, GATE_COLOR, "tanh"),
+        label(390, 224, "g", "t", anchor="start"),
+        line([(385, 200), (458, 200)], GATE_COLOR),
+        operator(470, 200, "×"),
+        line([(482, 200), (520, 200), (520, 72)]),
+    ]
+    return svg(640, 360, "The GRU: one state h along the top, no separate cell state and no "
+               "output gate. The update gate u keeps u times h_t-1 and adds 1 minus u times the "
+               "candidate g; the reset gate r decides how much of h_t-1 the candidate reads.",
+               body, [H_COLOR, GATE_COLOR, "currentColor"])
 
 
 def state(x, y, name, sub, color, size=16):
@@ -129,53 +275,65 @@ def state(x, y, name, sub, color, size=16):
 
 
 def unrolled():
-    """Steps t and t + 1, and the two edges out of each of c_t and h_t, with their gradients."""
+    """Steps t and t + 1 sharing one W, the inputs x, the two edges out of each of c_t and h_t,
+    and the gradient coming back along each edge (dashed, pointing backward)."""
     body = []
-    for x0, name, sub in ((150, "step ", "t"), (470, "step ", "t+1")):
+    for x0, sub in ((150, "t"), (470, "t+1")):
         body += [f'<rect x="{x0}" y="30" width="200" height="200" rx="10" fill="none" '
                  f'stroke="currentColor" stroke-width="1.4" stroke-dasharray="2 3"/>',
-                 label(x0 + 100, 22, name + sub, size=16, italic=False),
-                 f'<rect x="{x0 + 10}" y="95" width="80" height="70" rx="6" fill="{GATE_COLOR}" '
+                 label(x0 + 100, 22, "step " + sub, size=16, italic=False),
+                 f'<rect x="{x0 + 8}" y="95" width="96" height="70" rx="6" fill="{GATE_COLOR}" '
                  f'fill-opacity="0.18" stroke="{GATE_COLOR}" stroke-width="1.6"/>',
-                 label(x0 + 50, 126, "z, gates", size=16, italic=False),
-                 label(x0 + 50, 148, "σ, tanh", size=15, italic=False)]
+                 label(x0 + 56, 122, "[1, x, h] W", size=15, italic=False),
+                 label(x0 + 56, 148, "σ, tanh", size=15, italic=False),
+                 # the input of the step, from below
+                 line([(x0 + 56, 300), (x0 + 56, 167)]),
+                 label(x0 + 64, 298, "x", sub, anchor="start")]
     body += [
+        label(410, 22, "same W", size=16, italic=False),
         # into step t from step t-1
         line([(20, 70), (303, 70)], C_COLOR, 2.4),
         label(20, 56, "c", "t−1", anchor="start", color=C_COLOR),
         line([(20, 190), (120, 190), (120, 130), (158, 130)], H_COLOR, 2.4),
         label(20, 212, "h", "t−1", anchor="start", color=H_COLOR),
-        line([(240, 112), (301, 80)], GATE_COLOR),
+        line([(254, 112), (302, 80)], GATE_COLOR),
         # inside step t: c_t (cell update), then h_t from it (hidden state)
         state(320, 70, "c", "t", C_COLOR),
         state(320, 190, "h", "t", H_COLOR),
         line([(320, 87), (320, 171)], "currentColor"),
         label(327, 108, "o ⊙ tanh", size=14, anchor="start", italic=False),
-        line([(240, 150), (302, 184)], GATE_COLOR),
+        line([(254, 150), (302, 184)], GATE_COLOR),
         # out of c_t: into c_{t+1}
         line([(337, 70), (621, 70)], C_COLOR, 2.4),
         # out of h_t: into z_{t+1}, and to the output
         line([(337, 190), (440, 190), (440, 130), (478, 130)], H_COLOR, 2.4),
         line([(320, 207), (320, 262)], H_COLOR, 2.4),
-        label(330, 254, "output", size=15, anchor="start", italic=False),
-        line([(560, 112), (621, 80)], GATE_COLOR),
+        label(275, 262, "output", size=15, anchor="end", italic=False),
+        line([(574, 112), (622, 80)], GATE_COLOR),
         state(640, 70, "c", "t+1", C_COLOR, size=15),
-        # the gradient coming back along each edge
+        # the gradient coming back along each edge: dashed arrows pointing backward
+        line([(600, 80), (345, 80)], GRAD_COLOR, dash=True),
         rich(404, 56, [("δc", "t+1"), (" ⊙ f", "t+1")], color=GRAD_COLOR),
-        rich(393, 216, [("δz", "t+1"), (" W", "h"), ("ᵀ", "")], color=GRAD_COLOR),
+        line([(468, 140), (450, 140), (450, 200), (345, 200)], GRAD_COLOR, dash=True),
+        rich(393, 222, [("δz", "t+1"), (" W", "h"), ("ᵀ", "")], color=GRAD_COLOR),
+        line([(312, 168), (312, 92)], GRAD_COLOR, dash=True),
         rich(327, 136, [("δh", "t"), (" ⊙ o", "t")], size=14, anchor="start", color=GRAD_COLOR),
         rich(327, 156, [("(1 − tanh² c", "t"), (")", "")], size=14, anchor="start",
              color=GRAD_COLOR),
-        label(330, 276, "dH[t−1]", size=16, anchor="start", color=GRAD_COLOR, italic=False),
+        line([(330, 262), (330, 212)], GRAD_COLOR, dash=True),
+        label(338, 254, "dH[t−1]", size=16, anchor="start", color=GRAD_COLOR, italic=False),
     ]
-    return svg(680, 300, "Steps t and t+1 unrolled: c_t leaves step t twice, into h_t and into "
-               "c_t+1; h_t leaves twice, to the output and into the gates of step t+1. Along "
-               "each edge comes a part of the gradient: dH[t-1], the gradient of the output h_t, "
-               "is the array's row t-1, since arrays count from 0.", body,
-               [C_COLOR, H_COLOR, GATE_COLOR, "currentColor"])
+    return svg(680, 310, "Steps t and t+1 unrolled, both computed with the same weights W from "
+               "their inputs x_t and x_t+1. c_t leaves step t twice, into h_t and into c_t+1; "
+               "h_t leaves twice, to the output and into the gates of step t+1. Dashed arrows "
+               "point backward along each edge, each with the part of the gradient it carries: "
+               "dH[t-1], the gradient of the output h_t, is the array's row t-1, since arrays "
+               "count from 0.", body, [C_COLOR, H_COLOR, GATE_COLOR, GRAD_COLOR, "currentColor"])
 
 
-FIGURES = {"cell.svg": cell, "unrolled.svg": unrolled}
+FIGURES = {"cell.svg": cell_figure(), "unrolled.svg": unrolled,
+           **{f"gate-{name}.svg": cell_figure(name) for name in HIGHLIGHTS},
+           "cifg.svg": cifg, "peephole.svg": peephole, "gru.svg": gru}
 
 if __name__ == "__main__":
     for name, draw in FIGURES.items():
