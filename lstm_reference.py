@@ -846,8 +846,9 @@ def _init_cell_params(input_size, d, forget_bias, rng, dtype):
     return params
 
 # --- Verification ---------------------------------------------------------------------------------
-# The checks below are the oracle: each compares two computations that share as little code as
-# possible, and returns a number. `python lstm_reference.py` runs them all (see _self_checks).
+# The checks below are the oracle: each compares two computations and returns a number; each
+# docstring says what its two sides share. `python lstm_reference.py` runs them all (see
+# _self_checks).
 
 
 def numerical_gradient(f, x, delta=None):
