@@ -30,6 +30,12 @@ import _layouts_table  # noqa: E402
 
 _layouts_table.write(ROOT / "docs" / "_build" / "generated" / "layouts.md")
 
+# The Reber page's table of results comes from the same run as its figure: the LSTM and the
+# plain RNN trained on the embedded Reber grammar, run here (or reused, if its code is unchanged).
+import _plots  # noqa: E402
+
+_plots.write_reber_table()
+
 # -- Project ------------------------------------------------------------------------------------
 
 project = "lstm-reference"
