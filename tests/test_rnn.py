@@ -29,8 +29,8 @@ def test_the_gradient_check_can_fail():
     original = rnn.backward
 
     def without_tanh_derivative(dH, cache, dh=None):
-        H = cache["H"]
-        return original(dH, {**cache, "H": np.zeros_like(H)}, dh)  # 1 - 0^2 = 1: no tanh'
+        hs = cache["hs"]
+        return original(dH, {**cache, "hs": np.zeros_like(hs)}, dh)  # 1 - 0^2 = 1: no tanh'
 
     rnn.backward = without_tanh_derivative
     try:

@@ -75,7 +75,7 @@ def gate_gradients(dh, dc, cache):
     """
     x, h_prev, c_prev, W, i, f, o, g, c = cache
     tanh_c = np.tanh(c)  # (b, d)
-    dc = dc + dh * o * (1 - tanh_c ** 2)  # (b, d)  eq-dc: c_t reaches the loss also through h_t
+    dc_total = dc + dh * o * (1 - tanh_c ** 2)  # (b, d)  eq-dc: c_t reaches the loss via h_t too
     dz_i = np.zeros_like(i)  # TODO 2a: the input gate, eq-di
     dz_f = np.zeros_like(f)  # TODO 2b: the forget gate, eq-df
     dz_o = np.zeros_like(o)  # TODO 2c: the output gate, eq-do
@@ -140,13 +140,13 @@ HINTS = {
     "c_t": "c_t = f * c_{t-1} + i * g (eq-cell): i, f are sigmoids and g a tanh of their own "
            "block of z; the blocks are in the order i, f, o, g (TODO 1a, 1b, 1d, 1e)",
     "h_t": "h_t = o * tanh(c_t) (eq-hidden); if c_t fails too, fix it first (TODO 1c, 1f)",
-    "gate i": "i multiplies g in eq-cell: dz_i is dc times its partner g times sigmoid'(z_i), "
-              "written with the output: i (1 - i) (eq-di, TODO 2a)",
+    "gate i": "i multiplies g in eq-cell: dz_i is dc_total times its partner g times "
+              "sigmoid'(z_i), written with the output: i (1 - i) (eq-di, TODO 2a)",
     "gate f": "f multiplies c_{t-1} in eq-cell: its partner is c_prev (eq-df, TODO 2b)",
     "gate o": "o enters h_t, not c_t: dz_o takes dh, and its partner tanh(c_t) (eq-do, TODO 2c)",
     "gate g": "g is a tanh: tanh' = 1 - g^2, and its partner in eq-cell is i (eq-dg, TODO 2d)",
-    "dc_prev": "along the cell, c_{t-1} is multiplied by f_t: so is its gradient (eq-dprev, "
-               "TODO 2e); use the total dc, after eq-dc",
+    "dc_prev": "along the cell, c_{t-1} is multiplied by f_t: so is its gradient, dc_total "
+               "(eq-dprev, TODO 2e)",
     "dW": "z_t = [1, x_t, h_{t-1}] W, so dW = [1, x_t, h_{t-1}]^T dz (the transpose lemma, "
           "eq-dW, TODO 2f)",
     "dx, dh_prev": "d[1, x_t, h_{t-1}] = dz W^T; drop the first column, the ones (eq-dX, "

@@ -57,14 +57,14 @@ def forward(X, W, h0=None):
     """
     n, b, input_size = X.shape  # time, batch, features
     d = W.shape[1]  # hidden size
-    b_, W_x, W_h = W[0], W[1:1 + input_size], W[1 + input_size:]  # (d,), (I, d), (d, d)
-    H = np.empty((n + 1, b, d))  # (n + 1, b, d)  h_0, then h_t at index t
-    H[0] = 0.0 if h0 is None else h0
-    for t in range(1, n + 1):  # step t reads X[t-1]
-        a = X[t - 1] @ W_x + H[t - 1] @ W_h + b_  # (b, d)  eq-rnn-a
-        H[t] = np.tanh(a)  # eq-rnn-h
-    cache = {"X": X, "W": W, "H": H}  # backward needs every h_t, and h_0
-    return H[1:], H[n], cache
+    bias, W_x, W_h = W[0], W[1:1 + input_size], W[1 + input_size:]  # (d,), (I, d), (d, d)
+    hs = np.empty((n + 1, b, d))  # (n + 1, b, d)  h_0, h_1, ..., h_n: hs[t] is h_t
+    hs[0] = 0.0 if h0 is None else h0
+    for t in range(1, n + 1):  # step t reads x_t = X[t-1]
+        a = X[t - 1] @ W_x + hs[t - 1] @ W_h + bias  # (b, d)  eq-rnn-a
+        hs[t] = np.tanh(a)  # eq-rnn-h
+    cache = {"X": X, "W": W, "hs": hs}  # backward needs every h_t, and h_0
+    return hs[1:], hs[n], cache  # H = hs[1:], so that H[t-1] is h_t
 
 
 def backward(dH, cache, dh=None):
@@ -73,17 +73,17 @@ def backward(dH, cache, dh=None):
     ``dH (n, b, d)`` is dLoss/dH; ``dh (b, d)`` the gradient arriving at the final ``h``.
     Returns ``dX (n, b, input_size)``, ``dW`` (like ``W``) and ``dh0 (b, d)``.
     """
-    X, W, H = cache["X"], cache["W"], cache["H"]  # H: (n + 1, b, d), h_0 first
+    X, W, hs = cache["X"], cache["W"], cache["hs"]  # hs: (n + 1, b, d), hs[t] is h_t
     n, b, input_size = X.shape  # time, batch, features
     W_x, W_h = W[1:1 + input_size], W[1 + input_size:]  # (I, d), (d, d)
     dX, dW = np.empty(X.shape), np.zeros(W.shape)  # (n, b, I), (1 + I + d, d)
-    dh = np.zeros(H.shape[1:]) if dh is None else dh  # (b, d)  from after step n
+    dh = np.zeros(hs.shape[1:]) if dh is None else dh  # (b, d)  from after step n
     for t in range(n, 0, -1):  # step n first
         dh = dH[t - 1] + dh  # eq-rnn-dh: from the output at t, and from step t+1
-        da = dh * (1 - H[t] ** 2)  # (b, d)  eq-rnn-da
+        da = dh * (1 - hs[t] ** 2)  # (b, d)  eq-rnn-da
         dW[0] += da.sum(axis=0)  # eq-rnn-dW: bias, the column of ones
         dW[1:1 + input_size] += X[t - 1].T @ da  # eq-rnn-dW: input weights
-        dW[1 + input_size:] += H[t - 1].T @ da  # eq-rnn-dW: recurrent weights, by h_{t-1}
+        dW[1 + input_size:] += hs[t - 1].T @ da  # eq-rnn-dW: recurrent weights, by h_{t-1}
         dX[t - 1] = da @ W_x.T  # eq-rnn-dprev
         dh = da @ W_h.T  # eq-rnn-dprev: the only path to step t-1
     return dX, dW, dh
