@@ -82,13 +82,14 @@ def embedded_reber_string(rng, inner=1):
     (not in the paper).
     """
     strings, sets = zip(*(reber_string(rng) for _ in range(inner)))
-    inner_allowed = [*sets[0]]
+    inside = [*sets[0]]
     for more in sets[1:]:  # after an inner E, the next inner string's B
-        inner_allowed += [{"B"}, *more]
+        inside += [{"B"}, *more]
     s = "TP"[rng.integers(2)]
-    # after B: T or P; after s: the inner B; inside: the automaton; after the inner E: s, the
-    # long-range symbol; after the second s: E
-    return "B" + s + "".join(strings) + s + "E", [{"T", "P"}, {"B"}, *inner_allowed, {s}, {"E"}]
+    # After B: T or P. After s: the inner B. Inside: the automaton. After the inner E: s,
+    # the long-range symbol. After the second s: E.
+    allowed = [{"T", "P"}, {"B"}, *inside, {s}, {"E"}]
+    return "B" + s + "".join(strings) + s + "E", allowed
 
 
 def encode(strings):
