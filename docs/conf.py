@@ -36,6 +36,12 @@ import _outputs  # noqa: E402
 
 _outputs.write(ROOT / "docs" / "_build" / "generated")
 
+# The Reber page's table of results comes from the same run as its figure: the LSTM and the
+# plain RNN trained on the embedded Reber grammar, run here (or reused, if its code is unchanged).
+import _plots  # noqa: E402
+
+_plots.write_reber_table()
+
 # -- Project ------------------------------------------------------------------------------------
 
 project = "lstm-reference"

@@ -1,4 +1,5 @@
-"""The little training kit the demos share: softmax cross-entropy and Adam, in plain NumPy.
+"""The little training kit the demos share: softmax cross-entropy (also over padded sequences)
+and Adam, in plain NumPy.
 
 Everything a training loop needs beyond the model: a loss with its gradient, and an optimizer
 that reads ``model.grads`` and writes back through ``model.set_params``. Nothing else is hidden.
@@ -19,6 +20,25 @@ def softmax_cross_entropy(logits, labels):
     onehot = np.eye(logits.shape[-1])[labels]  # (..., K)
     loss = -np.sum(onehot * log_p) / labels.size
     return float(loss), (np.exp(log_p) - onehot) / labels.size
+
+
+def temporal_softmax_loss(logits, labels, mask):
+    """Cross-entropy over a padded batch of sequences, counting only the steps where ``mask``.
+
+    ``logits`` is ``(b, n, K)``, ``labels`` and ``mask`` ``(b, n)``; ``mask[k, t-1]`` is False at
+    the padded steps of sequence k, whose labels may hold anything. The loss is the mean over the
+    ``M = mask.sum()`` real steps (eq-temporal-loss); returns ``(loss, dlogits)`` with
+    ``dlogits = mask * (softmax(logits) - onehot(labels)) / M``, 0 at padded steps.
+    """
+    mask = np.asarray(mask, dtype=bool)  # (b, n)
+    labels = np.where(mask, labels, 0)  # (b, n)  any valid index at padded steps: masked below
+    z = logits - logits.max(axis=-1, keepdims=True)  # (b, n, K)  no overflow, as above
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))  # (b, n, K)
+    onehot = np.eye(logits.shape[-1])[labels]  # (b, n, K)
+    count = mask.sum()
+    loss = -np.sum(mask[..., None] * onehot * log_p) / count
+    dlogits = np.where(mask[..., None], np.exp(log_p) - onehot, 0.0) / count  # 0 when padded
+    return float(loss), dlogits
 
 
 def accuracy(logits, labels):
