@@ -2204,7 +2204,7 @@ def _write_atomically(path, header, arrays):
     """``_write_model`` to a private temporary file beside ``path``, renamed over it once it is
     complete and on disk; the temporary file is removed if anything fails."""
     path = os.path.realpath(os.fsdecode(path))  # through a link: the file it points to
-    mode = _replaced_mode(path)  # None for a new file
+    replaced = _replaced(path)  # os.stat_result, or None for a new file
     folder, name = os.path.split(path)
     temp = os.path.join(folder, f".{name}.{secrets.token_hex(8)}.tmp")
     # new (O_EXCL) and private (0o600) while the weights are written
@@ -2214,7 +2214,12 @@ def _write_atomically(path, header, arrays):
             _write_model(file, header, arrays)
             file.flush()
             os.fsync(file.fileno())  # on disk before the rename makes it the file
-        os.chmod(temp, _new_file_mode(folder) if mode is None else mode)
+        if replaced is None:
+            os.chmod(temp, _new_file_mode(folder))
+        else:
+            with contextlib.suppress(OSError, AttributeError):  # its owner, where allowed
+                os.chown(temp, replaced.st_uid, replaced.st_gid)
+            os.chmod(temp, stat.S_IMODE(replaced.st_mode))  # after chown, which may clear bits
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -2222,8 +2227,8 @@ def _write_atomically(path, header, arrays):
         raise
 
 
-def _replaced_mode(path):
-    """The permission bits of the file at ``path``, None if there is none; an OSError if
+def _replaced(path):
+    """The ``os.stat`` of the file at ``path``, None if there is none; an OSError if
     ``open(path, "wb")`` would refuse it (write-protected, a folder), a ValueError if it is
     not a regular file (a device, a pipe), which renaming over would destroy."""
     try:  # open for writing without truncating, and without waiting for a pipe's reader
@@ -2241,7 +2246,7 @@ def _replaced_mode(path):
             os.close(fd)
     if not stat.S_ISREG(status.st_mode):
         raise ValueError(f"{path} is not a regular file: LSTM.save replaces files only")
-    return stat.S_IMODE(status.st_mode)
+    return status
 
 
 def _new_file_mode(folder):
@@ -2324,7 +2329,7 @@ def _data_size(file):
     start = file.tell()
     end = file.seek(0, os.SEEK_END)
     file.seek(start)
-    return end - start
+    return max(0, end - start)
 
 
 def _read_exactly(file, nbytes, what, into=None):
@@ -2354,10 +2359,11 @@ def _parse_header(text):
         return int(digits)
 
     def distinct(pairs):  # a dict would keep only the last of two equal keys
-        keys = [key for key, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"its header holds a key twice, in {sorted(keys)}")
-        return dict(pairs)
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+            raise ValueError(f"its header holds a key twice: {twice[:80]!r}")
+        return result
 
     try:
         header = json.loads(text.decode("utf-8"), parse_int=integer, parse_float=refuse("a "
@@ -2396,7 +2402,7 @@ def _check_header(header, data_size):
     if "W_xi" not in header or "W_y" in header and len(header["W_y"]["shape"]) != 2:
         raise ValueError(f"it must hold the tensors {names} (the last two for an output "
                          f"layer); got {', '.join(header) or 'none'}")
-    codes = {repr(entry["dtype"]) if not isinstance(entry["dtype"], str) else entry["dtype"]
+    codes = {entry["dtype"][:20] if isinstance(entry["dtype"], str) else repr(entry["dtype"])[:20]
              for entry in header.values()}
     if len(codes) != 1 or not codes <= set(_FILE_DTYPES):
         raise ValueError(f"its tensors must all have one dtype of F16, F32, F64; "
@@ -2429,6 +2435,8 @@ def _check_header(header, data_size):
     if end != data_size:
         raise ValueError(f"its header accounts for {end} bytes of data; the file holds "
                          f"{data_size}")
+    # a sparse file can be that long on disk without the blocks: the model must fit in memory
+    _fits(f"its sizes {sizes}", "the model", [(end // 8 + 1,)])
     return dtype, sizes, shapes
 
 
