@@ -2399,17 +2399,20 @@ def _check_header(header, data_size):
                 and all(type(o) is int and o >= 0 for o in offsets)):
             raise ValueError(f"tensor {name!r} must have a shape of sizes >= 0 and data_offsets "
                              f"[begin, end]; got {shape} and {offsets}")
-    if "W_xi" not in header or "W_y" in header and len(header["W_y"]["shape"]) != 2:
+    if "W_xi" not in header:
         raise ValueError(f"it must hold the tensors {names} (the last two for an output "
                          f"layer); got {', '.join(header) or 'none'}")
+    for name in ("W_xi", "W_y"):  # the sizes are read off these two
+        if name in header and len(header[name]["shape"]) != 2:
+            raise ValueError(f"tensor {name!r} must have shape {_shape_text(_PARAMS[name])}; "
+                             f"got {tuple(header[name]['shape'])}")
     codes = {entry["dtype"][:20] if isinstance(entry["dtype"], str) else repr(entry["dtype"])[:20]
              for entry in header.values()}
     if len(codes) != 1 or not codes <= set(_FILE_DTYPES):
         raise ValueError(f"its tensors must all have one dtype of F16, F32, F64; "
                          f"got {sorted(codes)}")
     dtype = _FILE_DTYPES[codes.pop()]
-    sizes = (*(header["W_xi"]["shape"] + [0, 0])[:2],
-             header["W_y"]["shape"][1] if "W_y" in header else None)
+    sizes = (*header["W_xi"]["shape"], header["W_y"]["shape"][1] if "W_y" in header else None)
     if min(sizes[:2]) < 1 or sizes[2] == 0:
         raise ValueError(f"its sizes (input_size, hidden_size, output_size) read off W_xi and "
                          f"W_y must be positive; got {sizes}")

@@ -351,7 +351,7 @@ def test_safetensors_and_we_refuse_the_same_truncated_file(tmp_path):
     lr.LSTM(3, 4, rng=0).save(tmp_path / "model")
     data = (tmp_path / "model").read_bytes()
     (tmp_path / "cut").write_bytes(data[:-8])
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="(?i)metadata|incomplete|invalid|buffer"):  # its own
         st.load_file(str(tmp_path / "cut"))
     with pytest.raises(ValueError, match="accounts for 1024 bytes of data; the file holds 1016"):
         lr.LSTM.load(tmp_path / "cut")
