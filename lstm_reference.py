@@ -2197,7 +2197,7 @@ def _write_model(file, header, arrays):
     file.write(header)
     for array in arrays:
         little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-        file.write(memoryview(little).cast("B"))
+        file.write(memoryview(little.reshape(-1).view(np.uint8)))  # its bytes, as they are
 
 
 def _write_atomically(path, header, arrays):
@@ -2308,10 +2308,12 @@ def _read_model_file(file):
     params = {}
     for name in sorted(shapes, key=lambda name: header[name]["data_offsets"][0]):  # file order
         array = np.empty(shapes[name], dtype=dtype)  # the model's own memory, and only it
-        _read_exactly(file, array.nbytes, f"tensor {name!r}", into=memoryview(array).cast("B"))
+        _read_exactly(file, array.nbytes, f"tensor {name!r}",
+                      into=memoryview(array.reshape(-1).view(np.uint8)))
         _check_finite(name, array)
-        params[name] = array if array.dtype.isnative else array.byteswap().view(
-            array.dtype.newbyteorder("="))
+        if not array.dtype.isnative:  # a big-endian machine: swapped in place, no copy
+            array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+        params[name] = array
     if file.read(1):  # the file grew while we read it
         raise ValueError("it holds more bytes than its header accounts for")
     return sizes, {name: params[name] for name in shapes}  # in get_params' order
