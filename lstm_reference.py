@@ -1801,7 +1801,8 @@ def _ragged(value):
         objects = np.asarray(value, dtype=object)
     except ValueError:  # NumPy says so itself (sequences that do not broadcast)
         return True
-    return any(isinstance(e, (list, tuple, np.ndarray)) for e in objects.flat)
+    return any(isinstance(e, (list, tuple)) or isinstance(e, np.ndarray) and e.ndim > 0
+               for e in objects.flat)  # a 0-d array is a number
 
 
 def _floats(name, value):

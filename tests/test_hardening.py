@@ -505,3 +505,10 @@ def test_relative_error_needs_arrays_of_one_shape():
                                          r"\(2, 3\)"):
         lr.relative_error(np.ones(3), np.ones((2, 3)))
     assert lr.relative_error(np.ones(3), 1.0).tolist() == [0, 0, 0]  # a scalar goes with any
+
+
+def test_a_list_of_zero_d_arrays_is_numbers_not_a_ragged_list():
+    values = [np.array(1.0), np.array(2.0)]  # np.asarray(..., dtype=object) keeps them whole
+    assert lr.relative_error(values, [1.0, 2.0]).tolist() == [0.0, 0.0]
+    with pytest.raises(TypeError, match="ragged"):
+        lr.relative_error([[1.0, 2.0], np.array(3.0)], [1.0, 2.0])
