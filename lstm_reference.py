@@ -108,17 +108,16 @@ References
 
 import argparse
 import contextlib
+import errno
 import functools
 import io
 import itertools
+import json
 import math
 import os
 import secrets
-import shutil
+import stat
 import sys
-import warnings
-import zipfile
-import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -755,7 +754,7 @@ def init_weights(input_size, hidden_size, *, forget_bias=3.0, rng=None, dtype=np
     >>> bool(abs(W[1:].std() * np.sqrt(10 + 4) - 1) < 0.2)   # std 1/sqrt(input + hidden)
     True
     """
-    input_size, d = _size("input_size", input_size), _size("hidden_size", hidden_size)
+    input_size, d = _sizes(input_size, hidden_size, fused=True)
     dtype, rng = _float_dtype(dtype), _generator(rng)
     forget_bias = _real("forget_bias", forget_bias, dtype)
     W = rng.standard_normal((1 + input_size + d, 4 * d)) / np.sqrt(input_size + d)
@@ -880,6 +879,8 @@ def numerical_gradient(f, x, delta=None):
     >>> numerical_gradient(np.sum, np.float32([300, 1])).round(2).tolist()   # float32 too
     [1.0, 1.0]
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function of x; got {type(f).__name__}")
     x = _array("x", x)
     eps = np.finfo(x.dtype).eps
     delta = (3 * eps) ** (1 / 3) if delta is None else _real("delta", delta, positive=True)
@@ -898,7 +899,7 @@ def numerical_gradient(f, x, delta=None):
         probe[index] = x_minus
         f_minus = f(probe)
         probe[index] = x[index]
-        grad[index] = (float(f_plus) - float(f_minus)) / step  # the step as rounded, not 2 h
+        grad[index] = (_loss("f", f_plus) - _loss("f", f_minus)) / step  # the step as rounded
     return grad
 
 
@@ -919,6 +920,8 @@ def relative_error(a, b, floor=0.0):
     1e-09
     """
     a, b = _array("a", a), _array("b", b)
+    if a.shape != b.shape and a.ndim and b.ndim:  # a scalar goes with anything
+        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
     floor = _real("floor", floor)
     if floor < 0:
         raise ValueError(f"floor must be at least 0; got {floor}")
@@ -1267,7 +1270,7 @@ class LSTM:
         sizes, forget_bias, rng, dtype = _check_init(input_size, hidden_size, forget_bias, rng,
                                                      dtype)
         self.input_size, self.hidden_size = sizes
-        self.output_size = None if output_size is None else _size("output_size", output_size)
+        self.output_size = _check_output_size(output_size, self.hidden_size)
         self.dtype = dtype
         self.params = _init_cell_params(*sizes, forget_bias, rng, dtype)  # W_x*, W_h*, b_*
         if self.output_size is not None:
@@ -1401,7 +1404,7 @@ class LSTM:
         dY, dh, dc = _check_model_grads(self, dY, dh, dc)  # (b, n, out) or (b, out); (b, d)
         last = self._cache
         if last["return_sequences"]:
-            dY = dY * last["running"][..., None]  # padded steps ignored
+            dY = np.where(last["running"][..., None], dY, 0)  # padded steps ignored, NaN too
         d_outputs, grads = self._output_backward(dY, last["outputs"], last["params"])
         if last["return_sequences"]:
             dH = d_outputs.transpose(1, 0, 2)  # (n, b, d)
@@ -1430,27 +1433,34 @@ class LSTM:
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the sizes and every parameter to one ``.npz`` file, atomically.
+        """Write every parameter to one file in the safetensors format, atomically.
 
-        The file holds the arrays of :meth:`get_params`, ``"sizes"`` = ``[input_size,
-        hidden_size, output_size or 0]`` and ``"format"``, a marker :meth:`load` checks; no
-        pickled objects. Every parameter is checked before anything is written. The file is
-        written beside the target under a temporary name, then renamed over it: a save that
-        fails (a full disk) leaves the file that was there as it was, and no temporary file.
+        One tensor per parameter, named as :meth:`get_params` names them, in the model's dtype
+        (float16, float32 or float64: ``F16``, ``F32``, ``F64``), little-endian; the sizes are
+        read off the shapes. ``safetensors.numpy.load_file`` reads the file (docs: Saving and
+        loading). Every parameter is checked before anything is written. The file is written
+        beside the target under a temporary name, private (0o600) while the weights go in, and
+        renamed over the target once it is complete and on disk: a save that fails (a full
+        disk) leaves the file that was there as it was, and no temporary file.
 
         Parameters
         ----------
         path : str or os.PathLike or file
-            ``.npz`` is appended to a path that lacks it, as ``numpy.savez`` does. An
-            existing file keeps its permission bits. A binary file object is written in place.
+            Used as given: no suffix is added (``.safetensors`` is the usual one). A file that
+            is replaced keeps its permission bits; a new one gets ``open()``'s (0o666 less the
+            umask). A path through a symbolic link replaces the file it points to. A binary file
+            object is written in place, from where it stands.
 
         Raises
         ------
         TypeError
             A parameter is not an array of the model's dtype (an entry of ``params`` was assigned
-            directly); the message names it, and nothing has been written.
+            directly), or the dtype is not one of the three; nothing has been written.
         ValueError
-            A parameter has the wrong shape; likewise.
+            A parameter has the wrong shape; likewise. Or the target exists and is not a
+            regular file (a device, a pipe).
+        OSError
+            The target is one ``open(path, "wb")`` would refuse: write-protected, a folder.
 
         Examples
         --------
@@ -1458,7 +1468,7 @@ class LSTM:
         >>> model = LSTM(3, 4, output_size=2, rng=0)
         >>> X = np.arange(2 * 5 * 3).reshape(2, 5, 3) / 30
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = os.path.join(folder, "model.npz")
+        ...     path = os.path.join(folder, "model.safetensors")
         ...     model.save(path)
         ...     loaded = LSTM.load(path)
         >>> bool(np.array_equal(loaded.forward(X), model.forward(X)))   # bit for bit
@@ -1468,29 +1478,32 @@ class LSTM:
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save`, checking every member before reading its data.
+        """Read a model from a safetensors file, checking its whole header before any data.
 
-        Reads only the members a model file has, and of each its ``.npy`` header first: the
-        dtype and shape must match the sizes before any data is read, and the data must all be
-        there before it is kept, so a hostile file cannot make ``load`` allocate more than the
-        model it holds. No pickle: loading a file never runs code. A big-endian file loads as a
-        model of the native dtype.
+        Reads a file :meth:`save` wrote, or one ``safetensors.numpy.save_file(params, path)``
+        wrote from parameters named and shaped as :meth:`get_params` makes them (metadata is
+        not needed). Before reading a byte of data, ``load`` checks that the file is a regular
+        file, that its header is short JSON, and that it names exactly a model's tensors, all of
+        one dtype (F16, F32 or F64), with shapes of one set of sizes and byte ranges back to back
+        that end where the file ends. It then reads each tensor into its array and refuses NaN
+        and inf. So it allocates the model's own arrays and a constant more, never what a
+        header merely claims, and takes time in proportion to the file's size. No code in the
+        file is ever run: the format holds none.
 
         Parameters
         ----------
         path : str or os.PathLike or file
-            A file object must be binary and seekable.
+            A file object must be binary and seekable; it is read from where it stands.
 
         Returns
         -------
         LSTM
+            Of the file's sizes and dtype (native byte order).
 
         Raises
         ------
         ValueError
-            Anything but a file :meth:`save` writes: not a zip, a damaged, encrypted or
-            compressed (but by deflate) member, an unknown, duplicate, missing or misshapen
-            entry, pickled objects; the message says what is wrong.
+            Anything but such a file; the message says what is wrong.
         OSError
             The path cannot be opened (``FileNotFoundError`` if it does not exist).
 
@@ -1499,11 +1512,11 @@ class LSTM:
         >>> import os, tempfile
         >>> with tempfile.TemporaryDirectory() as folder:          # doctest: +ELLIPSIS
         ...     path = os.path.join(folder, "other.npz")
-        ...     np.savez(path, weights=np.zeros(3))                 # not an LSTM file
+        ...     np.savez(path, weights=np.zeros(3))                 # not a model file
         ...     LSTM.load(path)
         Traceback (most recent call last):
         ...
-        ValueError: ... is not an LSTM file written by LSTM.save: no 'format' entry
+        ValueError: ... is not an LSTM model file (safetensors): its header length is ...
         """
         return _load_model(cls, path)
 
@@ -1831,46 +1844,87 @@ def _shape_text(shape):
 
 
 def _plain(name, value, holding):
-    """``np.asarray(value)``; a masked or ragged ``value`` is a TypeError."""
+    """``np.asarray(value)``; a masked, ragged or autograd-tracked ``value`` is a TypeError.
+
+    Changes no warning filter (they are the whole process's, shared by its threads): NumPy 1
+    only warns about ragged nested lists, so those are looked at as objects first."""
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, not a masked array: its mask would be "
                         f"ignored. For sequences of different lengths, pass lengths=")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # NumPy 1 only warns about ragged input
-        try:
-            return np.asarray(value)
-        except (TypeError, ValueError, Warning) as error:
-            raise TypeError(f"{name} must be an array of {holding}; got {type(value).__name__}"
-                            ) from error
+    if getattr(value, "requires_grad", False) is True and callable(getattr(value, "detach", None)):
+        raise TypeError(f"{name} is a tensor that requires grad, which NumPy cannot read: pass "
+                        f"{name}.detach() (and .cpu() if it is on a GPU)")
+    if isinstance(value, (list, tuple)) and _ragged(value):
+        raise TypeError(f"{name} must be an array of {holding}; got a ragged nested "
+                        f"{type(value).__name__} (rows of different lengths)")
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of {holding}; got {type(value).__name__}"
+                        ) from error
+
+
+def _ragged(value):
+    """True if the nested lists ``value`` do not make one rectangular array: NumPy then holds
+    some of them whole as objects."""
+    try:
+        objects = np.asarray(value, dtype=object)
+    except ValueError:  # NumPy says so itself (sequences that do not broadcast)
+        return True
+    return any(isinstance(e, (list, tuple)) or isinstance(e, np.ndarray) and e.ndim > 0
+               for e in objects.flat)  # a 0-d array is a number
 
 
 def _floats(name, value):
-    """``np.asarray(value)`` that insists on real numbers; integers become float64."""
+    """``np.asarray(value)`` that insists on real numbers; integers become float64, and
+    floating types NumPy does not know (bfloat16 of ml_dtypes) float32, both exactly."""
     array = _plain(name, value, "real numbers")
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)
+    elif array.dtype.kind != "f" and np.can_cast(array.dtype, np.float32):  # bfloat16
+        array = array.astype(np.float32)
     if array.dtype.kind != "f":
         raise TypeError(f"{name} must hold real floating-point numbers; got dtype {array.dtype}")
     return array
 
 
-def _array(name, value, shape=None, meaning="", dtype=None, *, sequences=False):
+def _array(name, value, shape=None, meaning="", dtype=None, *, sequences=False, values=True):
     """A finite real array of ``shape`` (None matches any size), converted to ``dtype`` if given;
-    with ``sequences``, a batch holding at least one sequence of one step."""
+    with ``sequences``, a batch holding at least one sequence of one step. With ``values``
+    False, only its type and shape are checked: see :func:`_finite`."""
     array = _floats(name, value)
     if shape is not None:
         _check_shape(name, array, shape, meaning)
     if sequences and array.size == 0:
         raise ValueError(f"{name} must hold at least one step of one sequence; got {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or inf")
+    return _finite(name, array, dtype) if values else array
+
+
+def _finite(name, array, dtype=None, running=None):
+    """``array`` converted to ``dtype`` if given, NaN and inf refused, before and after; with
+    ``running``, a mask of its leading axes, only where a step runs: padding is ignored."""
+    def bad(a):
+        ok = np.isfinite(a)
+        if running is not None:
+            ok = ok.reshape(*running.shape, -1).all(axis=-1) | ~running  # (n, b) or (b, n)
+        return not ok.all()
+
+    if bad(array):
+        where = " at a step that runs" if running is not None else ""
+        raise ValueError(f"{name} contains NaN or inf{where}")
     if dtype is None or array.dtype == dtype:
         return array
     with np.errstate(over="ignore"):
-        array = array.astype(dtype)
-    if not np.isfinite(array).all():  # finite numbers too large for dtype
+        converted = array.astype(dtype)
+    if bad(converted):  # finite numbers too large for dtype
         raise ValueError(f"{name} holds numbers too large for {np.dtype(dtype)}")
-    return array
+    return converted
+
+
+def _running(lengths, n, batch_first=False):
+    """Which (step, sequence) pairs run, ``(n, b)``; ``(b, n)`` with ``batch_first``."""
+    running = np.arange(n)[:, None] < lengths  # (n, b)
+    return running.T if batch_first else running
 
 
 def _check_shape(name, array, shape, meaning):
@@ -1898,6 +1952,29 @@ def _size(name, value, minimum=1):
     return int(value)
 
 
+def _sizes(input_size, hidden_size, *, fused=False):
+    """``(input_size, hidden_size)`` checked by :func:`_size`, and small enough that the weights
+    (the fused W, or the per-gate matrices) fit in this machine's memory: a ValueError naming
+    them, rather than NumPy's MemoryError, which names nothing, or an allocation that swaps."""
+    input_size, d = _size("input_size", input_size), _size("hidden_size", hidden_size)
+    shapes = [(1 + input_size + d, 4 * d)] if fused else [(input_size, d), (d, d)] * 4  # float64
+    _fits(f"input_size={input_size}, hidden_size={d}", "W" if fused else "the weights", shapes)
+    return input_size, d
+
+
+def _fits(named, what, shapes):
+    """Raise a ValueError naming the sizes unless arrays of ``shapes`` (float64) fit in memory."""
+    nbytes = 8 * sum(math.prod(shape) for shape in shapes)
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): NumPy's own limit
+        memory = np.iinfo(np.intp).max
+    limit = min(memory, np.iinfo(np.intp).max)
+    if nbytes > limit:
+        raise ValueError(f"{named}: too large, {what} would take {nbytes:.3g} bytes, more "
+                         f"than this machine's memory ({limit:.3g} bytes)")
+
+
 def _real(name, value, dtype=np.float64, *, positive=False):
     """A finite real scalar (not a bool) that the dtype can hold, as a Python float."""
     if (isinstance(value, (bool, np.bool_))
@@ -1922,10 +1999,13 @@ def _lengths(lengths, n, b):
     if lengths is None:
         return np.full(b, n)
     array = _plain("lengths", lengths, "integers, shape (batch,)")
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"lengths must hold integers; got dtype {array.dtype}")
     if array.shape != (b,):
         raise ValueError(f"lengths must have shape (batch,) = ({b},); got {array.shape}")
+    booleans = isinstance(lengths, (list, tuple)) and any(
+        isinstance(k, (bool, np.bool_)) for k in lengths)  # [True, 2] is an int array
+    if array.dtype.kind not in "iu" or booleans:
+        raise TypeError(f"lengths must hold integers; got "
+                        f"{'booleans' if booleans else f'dtype {array.dtype}'}")
     if array.min() < 0 or array.max() > n:
         raise ValueError(f"lengths must be in 0..n = 0..{n}; got {array.tolist()}")
     return array.astype(np.int64)
@@ -1952,19 +2032,23 @@ def _check_forward(X, W, c0=None, h0=None, *, lengths=None):
     W = _check_W(W)
     input_size, d = _fused_sizes(W)
     X = _array("X", X, (None, None, input_size), "(n, batch, input_size), time-major,",
-               sequences=True)
+               sequences=True, values=False)
     n, b = X.shape[:2]
+    lengths = _lengths(lengths, n, b)
     dtype = np.result_type(X, W)
+    X = _finite("X", X, dtype, _running(lengths, n))  # padded steps: anything, NaN included
     c0, h0 = _state("c0", c0, (b, d), dtype), _state("h0", h0, (b, d), dtype)
-    return {"X": X.astype(dtype, copy=False), "W": W.astype(dtype, copy=False), "c0": c0,
-            "h0": h0, "lengths": _lengths(lengths, n, b)}
+    return {"X": X, "W": W.astype(dtype, copy=False), "c0": c0, "h0": h0, "lengths": lengths}
 
 
 def _check_backward(dH, cache, dc=None, dh=None):
     """backward's arguments: the cache as forward made it, the gradients in its dtype."""
     X_rows, W, IFOG, C, Ct, H, order, batch_sizes = _check_cache(cache)
     n, b, d = len(batch_sizes), len(order), W.shape[1] // 4  # time, batch, hidden
-    dH = _array("dH", dH, (n, b, d), "(n, batch, hidden_size) like forward's H", W.dtype)
+    dH = _array("dH", dH, (n, b, d), "(n, batch, hidden_size) like forward's H", values=False)
+    running = np.zeros((n, b), dtype=bool)  # (n, b)  the rows forward ran, by sequence
+    running[:, order] = np.arange(b) < batch_sizes[:, None]  # packed: the first k of order
+    dH = _finite("dH", dH, W.dtype, running)  # padded steps ignored, whatever they hold
     dc, dh = _state("dc", dc, (b, d), W.dtype), _state("dh", dh, (b, d), W.dtype)
     return {"dH": dH, "cache": cache, "dc": dc, "dh": dh}
 
@@ -1972,9 +2056,18 @@ def _check_backward(dH, cache, dc=None, dh=None):
 def _check_init(input_size, hidden_size, forget_bias, rng, dtype):
     """The arguments of LSTMCell and LSTM: ``(input_size, hidden_size), forget_bias, rng,
     dtype`` as Python ints, a float, a Generator and a native floating dtype."""
-    sizes = _size("input_size", input_size), _size("hidden_size", hidden_size)
+    sizes = _sizes(input_size, hidden_size)
     dtype, rng = _float_dtype(dtype), _generator(rng)
     return sizes, _real("forget_bias", forget_bias, dtype), rng, dtype
+
+
+def _check_output_size(output_size, hidden_size):
+    """LSTM's ``output_size``: None, or a size whose ``W_y (hidden_size, output_size)`` fits."""
+    if output_size is None:
+        return None
+    output_size = _size("output_size", output_size)
+    _fits(f"output_size={output_size}", "W_y", [(hidden_size, output_size)])
+    return output_size
 
 
 def _check_step(cell, x, h_prev, c_prev):
@@ -1999,13 +2092,15 @@ def _check_step_grads(cell, dh, dc):
 def _check_model_input(model, X, return_sequences, return_state, h0, c0, lengths):
     """LSTM.forward's arguments: X batch first in the model's dtype, the states, the lengths."""
     X = _array("X", X, (None, None, model.input_size),
-               "(batch, seq_len, input_size), batch first,", model.dtype, sequences=True)
+               "(batch, seq_len, input_size), batch first,", sequences=True, values=False)
     _flag("return_sequences", return_sequences)
     _flag("return_state", return_state)
     b, n = X.shape[:2]  # batch, time
+    lengths = _lengths(lengths, n, b)
+    X = _finite("X", X, model.dtype, _running(lengths, n, batch_first=True))  # padding ignored
     h0 = _state("h0", h0, (b, model.hidden_size), model.dtype)
     c0 = _state("c0", c0, (b, model.hidden_size), model.dtype)
-    return X, h0, c0, _lengths(lengths, n, b)
+    return X, h0, c0, lengths
 
 
 def _check_model_grads(model, dY, dh, dc):
@@ -2015,7 +2110,9 @@ def _check_model_grads(model, dY, dh, dc):
     last = model._cache
     meaning = "(batch, seq_len, out)" if last["return_sequences"] else "(batch, out)"
     dY = _array("dY", dY, last["Y_shape"], meaning + " like the last forward's output",
-                model.dtype)
+                values=False)
+    running = last["running"] if last["return_sequences"] else None  # (b, n): padding ignored
+    dY = _finite("dY", dY, model.dtype, running)
     shape = (last["Y_shape"][0], model.hidden_size)  # (b, d)
     return dY, _state("dh", dh, shape, model.dtype), _state("dc", dc, shape, model.dtype)
 
@@ -2030,8 +2127,8 @@ def _check_cache(cache):
     if not all(isinstance(a, np.ndarray) for a in arrays) or X.ndim != 2 or IFOG.ndim != 2:
         raise ValueError("cache must be the dict returned by forward: its entries are not arrays")
     N, b, d = IFOG.shape[0], len(order), IFOG.shape[1] // 4  # rows, batch, hidden
-    expected = {"X": (N, None), "W": (1 + X.shape[1] + d, 4 * d), "C": (b + N, d),
-                "Ct": (N, d), "H": (b + N, d), "order": (None,), "batch_sizes": (None,)}
+    expected = {"order": (None,), "batch_sizes": (None,), "X": (N, None),  # order: b first
+                "W": (1 + X.shape[1] + d, 4 * d), "C": (b + N, d), "Ct": (N, d), "H": (b + N, d)}
     for key, shape in expected.items():
         _check_shape(f"cache[{key!r}]", cache[key], shape, "as made by forward")
     if (order.dtype.kind not in "iu" or batch_sizes.dtype.kind not in "iu" or IFOG.dtype.kind
@@ -2063,7 +2160,7 @@ def _names(what, mapping, expected):
     unknown = [repr(key) for key in mapping if key not in expected]
     missing = [key for key in expected if key not in mapping]
     if unknown or missing:
-        listing = ", ".join(f"{key} {shape}" for key, shape in expected.items())
+        listing = ", ".join(f"{key} {shape}".rstrip() for key, shape in expected.items())
         raise ValueError(f"{what} must have exactly the names {listing}; "
                          f"unknown: [{', '.join(unknown)}], missing: {missing}")
 
@@ -2097,7 +2194,18 @@ def _matrix_shape(shape):
         raise TypeError(f"shape must be a tuple (rows, columns); got {type(shape).__name__}")
     if len(shape) != 2:
         raise ValueError(f"shape must be (rows, columns), two sizes; got {tuple(shape)}")
-    return _size("shape[0]", shape[0]), _size("shape[1]", shape[1])
+    rows, columns = _size("shape[0]", shape[0]), _size("shape[1]", shape[1])
+    _fits(f"shape = ({rows}, {columns})", "the matrix", [(rows, columns)] * 2)  # and a copy
+    return rows, columns
+
+
+def _loss(name, value):
+    """The scalar a function ``f`` returned, as a Python float; a TypeError naming ``f``."""
+    array = _floats(f"{name}(x)", value)
+    if array.size != 1:
+        raise TypeError(f"{name} must return a scalar (a loss); got an array of shape "
+                        f"{array.shape}")
+    return float(array.reshape(()))
 
 
 def _checked(kernel, check):
@@ -2118,9 +2226,21 @@ backward = _checked(_backward_kernel, _check_backward)
 
 
 # --- Model files ----------------------------------------------------------------------------------
-# LSTM.save and LSTM.load: one .npz file of named arrays, no pickle.
+# LSTM.save and LSTM.load: one file in the safetensors format, the ecosystem's format for tensor
+# files from strangers. It is bounded by design: an 8-byte little-endian length N, a JSON header
+# of N bytes naming each tensor's dtype, shape and byte range, then the raw little-endian data,
+# each tensor's bytes after the last's, nothing else. No compression and no code, so a file
+# holds exactly the numbers it claims: load checks the header against the file's size before it
+# reads a byte of data, and allocates the model's arrays only, once.
+#
+#   [N: uint64 LE][header: N bytes of JSON, space-padded][data: the tensors, back to back]
+#   header = {"W_xi": {"dtype": "F64", "shape": [I, d], "data_offsets": [0, 8*I*d]}, ...,
+#             "__metadata__": {"format": "lstm_reference.LSTM"}}     (metadata optional)
 
-_FILE_FORMAT = "lstm_reference.LSTM/1"  # the marker that tells our .npz files from foreign ones
+_FILE_DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+_FILE_METADATA = {"format": "lstm_reference.LSTM"}  # written; not needed to read a file
+_MAX_HEADER = 1 << 16  # bytes of JSON header read at most; a model's takes about 1.5 KB
+_CHUNK = 1 << 20  # elements checked for NaN and inf at a time: a constant extra memory
 
 
 def _save_model(model, path):
@@ -2129,66 +2249,57 @@ def _save_model(model, path):
     for s, size in sizes.items():
         if size is not None:
             _size(f"model.{s}", size)
+    codes = {dtype.newbyteorder("="): code for code, dtype in _FILE_DTYPES.items()}
+    if model.dtype not in codes:
+        raise TypeError(f"model.dtype must be float16, float32 or float64 to be saved (the "
+                        f"file's F16, F32, F64); got {model.dtype}")
     shapes = _param_shapes(**sizes)
     params = _check_params(model.params, shapes, model.dtype, where="model.params", copy=False)
-    sizes = np.array([model.input_size, model.hidden_size, model.output_size or 0], dtype=np.int64)
-    arrays = {"format": np.array(_FILE_FORMAT), "sizes": sizes, **params}
+    header, offset = {}, 0
+    for name, value in params.items():  # get_params' order, data back to back
+        header[name] = {"dtype": codes[model.dtype], "shape": list(value.shape),
+                        "data_offsets": [offset, offset + value.nbytes]}
+        offset += value.nbytes
+    header["__metadata__"] = _FILE_METADATA
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # space-padded to 8 bytes, as safetensors aligns its data
     if isinstance(path, (str, bytes, os.PathLike)):
-        _write_atomically(path, arrays)
+        _write_atomically(path, text, params.values())
+    elif hasattr(path, "write"):
+        _write_model(path, text, params.values())
     else:
-        np.savez(path, **arrays)
-
-
-def _load_model(cls, path):
-    """LSTM.load: a model of class ``cls`` from the file at ``path``, or a ValueError."""
-    # a path we open and close ourselves; a file object stays the caller's
-    if not isinstance(path, (str, bytes, os.PathLike)) and not hasattr(path, "read"):
         raise TypeError(f"path must be a file name or a binary file; got {type(path).__name__}")
-    file = open(path, "rb") if isinstance(path, (str, bytes, os.PathLike)) else path
-    try:
-        sizes, params = _read_model_file(file)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
-    except (EOFError, OSError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
-        # what zipfile and zlib raise on a damaged archive
-        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: a damaged zip "
-                         f"archive ({type(error).__name__}: {error})") from error
-    finally:
-        if file is not path:
-            file.close()
-    model = cls(*sizes, rng=0, dtype=params["W_xi"].dtype)
-    try:
-        model.set_params(params)  # checks every name, shape and dtype again
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{path} is not an LSTM file written by LSTM.save: {error}") from error
-    return model
 
 
-# Reading a file only as far as it is safe: a zip names its members and declares their sizes
-# before their data, and an .npy member declares its dtype and shape in a short header before
-# its data. Every declaration is checked against what a model file of these sizes holds before
-# the next byte is read; the data is read twice, first to check it is all there, then to keep it.
-_MAX_DIRECTORY = 1 << 16  # bytes of zip directory; a model file's (at most 16 members) has ~1 KB
-_MAX_HEADER = 10_000  # bytes of .npy header, NumPy's own limit; ours have ~128
-_CHUNK = 1 << 20  # bytes read at a time
+def _write_model(file, header, arrays):
+    """The length of ``header``, ``header`` and each array's bytes, little-endian."""
+    file.write(len(header).to_bytes(8, "little"))
+    file.write(header)
+    for array in arrays:
+        little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        file.write(memoryview(little.reshape(-1).view(np.uint8)))  # its bytes, as they are
 
 
-def _write_atomically(path, arrays):
-    """``np.savez(path, **arrays)``, written under a temporary name beside ``path`` and renamed
-    over it when complete; the temporary file is removed if anything fails."""
-    path = os.fsdecode(path)
-    path = os.path.realpath(path if path.endswith(".npz") else path + ".npz")  # through a link
+def _write_atomically(path, header, arrays):
+    """``_write_model`` to a private temporary file beside ``path``, renamed over it once it is
+    complete and on disk; the temporary file is removed if anything fails."""
+    path = os.path.realpath(os.fsdecode(path))  # through a link: the file it points to
+    replaced = _replaced(path)  # os.stat_result, or None for a new file
     folder, name = os.path.split(path)
     temp = os.path.join(folder, f".{name}.{secrets.token_hex(8)}.tmp")
-    # a new file (O_EXCL), with the permissions open() would give it (0o666 less the umask)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    # new (O_EXCL) and private (0o600) while the weights are written
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
+            _write_model(file, header, arrays)
             file.flush()
             os.fsync(file.fileno())  # on disk before the rename makes it the file
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copymode(path, temp)  # a file replaced keeps its permissions
+        if replaced is None:
+            os.chmod(temp, _new_file_mode(folder))
+        else:
+            with contextlib.suppress(OSError, AttributeError):  # its owner, where allowed
+                os.chown(temp, replaced.st_uid, replaced.st_gid)
+            os.chmod(temp, stat.S_IMODE(replaced.st_mode))  # after chown, which may clear bits
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -2196,153 +2307,230 @@ def _write_atomically(path, arrays):
         raise
 
 
+def _replaced(path):
+    """The ``os.stat`` of the file at ``path``, None if there is none; an OSError if
+    ``open(path, "wb")`` would refuse it (write-protected, a folder), a ValueError if it is
+    not a regular file (a device, a pipe), which renaming over would destroy."""
+    try:  # open for writing without truncating, and without waiting for a pipe's reader
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno != errno.ENXIO:  # ENXIO: a pipe nobody reads, refused below
+            raise
+        fd = None
+    try:
+        status = os.stat(path) if fd is None else os.fstat(fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path} is not a regular file: LSTM.save replaces files only")
+    return status
+
+
+def _new_file_mode(folder):
+    """The permission bits ``open(path, "wb")`` gives a new file in ``folder`` (0o666 less the
+    umask), read off an empty file made for the purpose: reading the umask would change it."""
+    probe = os.path.join(folder, f".{secrets.token_hex(8)}.mode")
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        return stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+        os.remove(probe)
+
+
+def _load_model(cls, path):
+    """LSTM.load: a model of class ``cls`` from the file at ``path``, or a ValueError."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        # without waiting: opening a pipe for reading would block until someone writes to it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero, a pipe, a folder: no end
+            os.close(fd)
+            raise ValueError(f"{path} is not an LSTM model file (safetensors): it is not a "
+                             f"regular file")
+        file = os.fdopen(fd, "rb", buffering=0)
+    elif hasattr(path, "readinto") and hasattr(path, "seek"):
+        file = path  # a binary file object stays the caller's, read from where it stands
+    else:
+        raise TypeError(f"path must be a file name or a binary, seekable file; "
+                        f"got {type(path).__name__}")
+    try:
+        sizes, params = _read_model_file(file)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path} is not an LSTM model file (safetensors): {error}") from error
+    finally:
+        if file is not path:
+            file.close()
+    # The smallest model of the class, given the file's sizes and parameters: no random
+    # initialization of the file's sizes, whose orthogonal matrices would cost d^3 each.
+    model = cls(1, 1, None if sizes[2] is None else 1, rng=0, dtype=params["W_xi"].dtype)
+    model.input_size, model.hidden_size, model.output_size = sizes
+    model.params = params  # checked as set_params checks them, without a second copy
+    return model
+
+
 def _read_model_file(file):
-    """The sizes ``(input_size, hidden_size, output_size)`` and the parameters of a model
-    file; ValueError (or what zipfile raises) if it is anything else."""
-    _check_zip_directory(file)
-    with zipfile.ZipFile(file) as archive:
-        members = {}
-        for info in archive.infolist():  # a dict would keep only the last of two equal names
-            if not info.filename.endswith(".npy"):
-                raise ValueError(f"member {info.filename!r} is not an .npy array")
-            if info.filename[:-4] in members:
-                raise ValueError(f"member {info.filename!r} appears twice")
-            members[info.filename[:-4]] = info
-        if "format" not in members:
-            raise ValueError("no 'format' entry")
-        marker = _read_member(archive, members["format"], _check_marker)
-        if str(marker) != _FILE_FORMAT:
-            raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got {str(marker)!r}")
-        sizes = _read_sizes(archive, members.get("sizes"))
-        shapes = _param_shapes(*sizes)
-        unknown = sorted(set(members) - set(shapes) - {"format", "sizes"})
-        if unknown:
-            raise ValueError(f"members other than a model's are refused unread; "
-                             f"unknown: {unknown}")
-        params = {}
-        for name, shape in shapes.items():
-            check = functools.partial(_check_param, name, shape, params.get("W_xi"),
-                                      [sizes[0], sizes[1], sizes[2] or 0])
-            if name not in members:
-                check(None, "no such entry")
-            params[name] = _read_member(archive, members[name], check)
-    return sizes, params
+    """The sizes ``(input_size, hidden_size, output_size or None)`` and the parameters in a
+    model file: the header checked in full before any data is read, then each tensor read
+    exactly into its array. ValueError if it is anything else."""
+    size = _data_size(file)
+    if size < 8:
+        raise ValueError(f"it holds {size} bytes; a safetensors file starts with 8 bytes that "
+                         f"give its header's length")
+    length = int.from_bytes(_read_exactly(file, 8, "the header length"), "little")
+    if length > min(_MAX_HEADER, size - 8):
+        raise ValueError(f"its header length is {length} bytes; at most {_MAX_HEADER} are read, "
+                         f"and the file holds {size - 8} after the length")
+    header = _parse_header(_read_exactly(file, length, "the header"))
+    dtype, sizes, shapes = _check_header(header, size - 8 - length)
+    params = {}
+    for name in sorted(shapes, key=lambda name: header[name]["data_offsets"][0]):  # file order
+        array = np.empty(shapes[name], dtype=dtype)  # the model's own memory, and only it
+        _read_exactly(file, array.nbytes, f"tensor {name!r}",
+                      into=memoryview(array.reshape(-1).view(np.uint8)))
+        _check_finite(name, array)
+        if not array.dtype.isnative:  # a big-endian machine: swapped in place, no copy
+            array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+        params[name] = array
+    if file.read(1):  # the file grew while we read it
+        raise ValueError("it holds more bytes than its header accounts for")
+    return sizes, {name: params[name] for name in shapes}  # in get_params' order
 
 
-def _check_zip_directory(file):
-    """Refuse a zip whose directory is larger than a model file's before zipfile reads it:
-    zipfile builds an object per entry, some 500 bytes each."""
-    file.seek(0, os.SEEK_END)
-    file.seek(max(0, file.tell() - 98))
-    tail = file.read()  # the zip64 end record (56 bytes) and locator (20), the end record (22)
-    if len(tail) < 22 or tail[-22:-18] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
-        raise ValueError("not a zip archive (.npz) ending in a zip end record without comment")
-    directory = int.from_bytes(tail[-10:-6], "little")
-    if len(tail) == 98 and tail[-42:-38] == b"PK\x06\x07":  # zipfile reads the zip64 record
-        directory = max(directory, int.from_bytes(tail[40:48], "little"))
-    if directory > _MAX_DIRECTORY:
-        raise ValueError(f"its zip directory takes {directory} bytes; "
-                         f"a model file's takes less than {_MAX_DIRECTORY}")
+def _data_size(file):
+    """The bytes from ``file``'s position to its end; a ValueError unless it is a regular file
+    (a device like /dev/zero, a pipe or a folder has no end to check the header against)."""
+    try:
+        fileno = file.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fileno = None  # an in-memory file (io.BytesIO)
+    if fileno is not None and not stat.S_ISREG(os.fstat(fileno).st_mode):
+        raise ValueError("it is not a regular file")
+    start = file.tell()
+    end = file.seek(0, os.SEEK_END)
+    file.seek(start)
+    return max(0, end - start)
 
 
-def _read_member(archive, info, check):
-    """One ``.npy`` member as a native-byte-order array; ``check(dtype, shape)`` raises a
-    ValueError before any data is read if the header is not the one expected."""
-    name = info.filename[:-4]
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ValueError(f"member {info.filename!r} has compression method {info.compress_type}; "
-                         f"a model file's are stored (0) or deflated (8)")
-    if info.flag_bits & 0x1:
-        raise ValueError(f"member {info.filename!r} is encrypted")
-    with archive.open(info) as stream:
-        try:
-            dtype, shape, fortran, header_size = _read_npy_header(stream)
-        except ValueError as error:
-            raise ValueError(f"entry {name!r}: {error}") from error
-        if dtype.hasobject:
-            raise ValueError(f"entry {name!r} is not a plain array, refused (pickled objects are "
-                             f"never loaded: unpickling can run arbitrary code)")
-        check(dtype, shape)
-        nbytes = dtype.itemsize * math.prod(shape)
-        if info.file_size != header_size + nbytes:
-            raise ValueError(f"entry {name!r} holds {info.file_size - header_size} bytes of "
-                             f"data; its header, {dtype} {shape}, needs {nbytes}")
-        _read_exactly(stream, nbytes, name)  # all there? (zipfile checks the CRC at the end)
-    data = np.empty(nbytes, dtype=np.uint8)  # (nbytes,)
-    with archive.open(info) as stream:
-        stream.read(header_size)
-        _read_exactly(stream, nbytes, name, into=memoryview(data))
-    array = data.view(dtype).reshape(shape, order="F" if fortran else "C")
-    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
-
-
-def _read_npy_header(stream):
-    """``(dtype, shape, fortran_order, header size in bytes)`` of an ``.npy`` stream, reading
-    no more than the header; ValueError if it is not one."""
-    version = np.lib.format.read_magic(stream)
-    if version not in ((1, 0), (2, 0)):  # 3.0 is for structured dtypes, never ours
-        raise ValueError(f".npy format version {version}; ours are 1.0")
-    length_bytes = stream.read(2 if version == (1, 0) else 4)
-    length = int.from_bytes(length_bytes, "little")
-    if length > _MAX_HEADER:
-        raise ValueError(f"an .npy header of {length} bytes; at most {_MAX_HEADER} are read")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
-    shape, fortran, dtype = read_header(io.BytesIO(length_bytes + stream.read(length)))
-    return dtype, shape, fortran, np.lib.format.MAGIC_LEN + len(length_bytes) + length
-
-
-def _read_exactly(stream, nbytes, name, into=None):
-    """Read ``nbytes`` from ``stream`` ``into`` a buffer, or only count them, _CHUNK at a time;
-    ValueError unless there are exactly that many."""
+def _read_exactly(file, nbytes, what, into=None):
+    """``nbytes`` from ``file`` (into the buffer ``into`` if given): a ValueError if it ends
+    first. Reads in pieces, so a short count is never a guess."""
+    buffer = memoryview(bytearray(nbytes)) if into is None else into
     done = 0
     while done < nbytes:
-        try:
-            count = (len(stream.read(min(_CHUNK, nbytes - done))) if into is None
-                     else stream.readinto(into[done:done + _CHUNK]))
-        except EOFError:  # zipfile's word for a member that ends before its declared size
-            count = 0
+        count = file.readinto(buffer[done:])
         if not count:
-            raise ValueError(f"entry {name!r} ends after {done} of its {nbytes} bytes of data")
+            raise ValueError(f"it ends after {done} of the {nbytes} bytes of {what}")
         done += count
-    if stream.read(1):
-        raise ValueError(f"entry {name!r} holds more than its {nbytes} bytes of data")
+    return bytes(buffer) if into is None else buffer
 
 
-def _check_marker(dtype, shape):
-    """The ``format`` entry is one short unicode string."""
-    if dtype.kind != "U" or shape != () or not 0 < dtype.itemsize <= 4 * 100:
-        raise ValueError(f"'format' must be {_FILE_FORMAT!r}; got an array of dtype {dtype}, "
-                         f"shape {shape}")
+def _parse_header(text):
+    """The header's JSON object; a ValueError for anything but plain JSON of small integers,
+    strings, lists and objects with distinct keys."""
+    def refuse(what):
+        def hook(value):
+            raise ValueError(f"its header holds {what} {value[:20]!r}")
+        return hook
+
+    def integer(digits):  # no int of a thousand digits: sizes and offsets fit in 20
+        if len(digits.lstrip("-")) > 20:
+            raise ValueError(f"its header holds an integer of {len(digits)} digits")
+        return int(digits)
+
+    def distinct(pairs):  # a dict would keep only the last of two equal keys
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+            raise ValueError(f"its header holds a key twice: {twice[:80]!r}")
+        return result
+
+    try:
+        header = json.loads(text.decode("utf-8"), parse_int=integer, parse_float=refuse("a "
+                            "fraction"), parse_constant=refuse("the constant"),
+                            object_pairs_hook=distinct)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"its header is not UTF-8: {error}") from error
+    except RecursionError as error:
+        raise ValueError("its header nests too deep") from error
+    except ValueError as error:  # json.JSONDecodeError included
+        raise ValueError(f"its header is not JSON: {error}") from error
+    if not isinstance(header, dict):
+        raise ValueError(f"its header must be a JSON object; got a {type(header).__name__}")
+    return header
 
 
-def _read_sizes(archive, info):
-    """``(input_size, hidden_size, output_size or None)`` from the ``sizes`` member."""
-    expected = "'sizes' must be 3 integers [input_size, hidden_size, output_size or 0]"
+def _check_header(header, data_size):
+    """``(dtype, sizes, shapes)`` of the tensors a header declares, after checking their names,
+    dtypes, shapes and byte ranges against a model's and the ``data_size`` bytes after it."""
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError("its __metadata__ must be a JSON object of strings")
+    names = ", ".join(_PARAMS)
+    for name, entry in header.items():
+        if name not in _PARAMS:
+            raise ValueError(f"it holds a tensor {name[:80]!r}; a model's are {names}")
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise ValueError(f"its header entry {name!r} must have exactly the keys dtype, "
+                             f"shape, data_offsets")
+        shape, offsets = entry["shape"], entry["data_offsets"]
+        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)
+                and isinstance(offsets, list) and len(offsets) == 2
+                and all(type(o) is int and o >= 0 for o in offsets)):
+            raise ValueError(f"tensor {name!r} must have a shape of sizes >= 0 and data_offsets "
+                             f"[begin, end]; got {shape} and {offsets}")
+    if "W_xi" not in header:
+        raise ValueError(f"it must hold the tensors {names} (the last two for an output "
+                         f"layer); got {', '.join(header) or 'none'}")
+    for name in ("W_xi", "W_y"):  # the sizes are read off these two
+        if name in header and len(header[name]["shape"]) != 2:
+            raise ValueError(f"tensor {name!r} must have shape {_shape_text(_PARAMS[name])}; "
+                             f"got {tuple(header[name]['shape'])}")
+    codes = {entry["dtype"][:20] if isinstance(entry["dtype"], str) else repr(entry["dtype"])[:20]
+             for entry in header.values()}
+    if len(codes) != 1 or not codes <= set(_FILE_DTYPES):
+        raise ValueError(f"its tensors must all have one dtype of F16, F32, F64; "
+                         f"got {sorted(codes)}")
+    dtype = _FILE_DTYPES[codes.pop()]
+    sizes = (*header["W_xi"]["shape"], header["W_y"]["shape"][1] if "W_y" in header else None)
+    if min(sizes[:2]) < 1 or sizes[2] == 0:
+        raise ValueError(f"its sizes (input_size, hidden_size, output_size) read off W_xi and "
+                         f"W_y must be positive; got {sizes}")
+    shapes = _param_shapes(*sizes)
+    missing = [name for name in shapes if name not in header]
+    unknown = [name for name in header if name not in shapes]
+    if missing or unknown:
+        raise ValueError(f"it must hold the tensors {', '.join(shapes)}; missing: {missing}, "
+                         f"unexpected: {unknown}")
+    end = 0
+    for name in sorted(shapes, key=lambda name: header[name]["data_offsets"]):
+        begin, stop = header[name]["data_offsets"]
+        shape = tuple(header[name]["shape"])
+        if shape != shapes[name]:
+            raise ValueError(f"tensor {name!r} must have shape {_shape_text(_PARAMS[name])} = "
+                             f"{shapes[name]} for the sizes {sizes}; got {shape}")
+        if begin != end or stop - begin != dtype.itemsize * math.prod(shape):
+            raise ValueError(f"tensor {name!r} must take bytes [{end}, "
+                             f"{end + dtype.itemsize * math.prod(shape)}], right after the "
+                             f"tensor before it, for {shape} of {dtype.itemsize} bytes; "
+                             f"got [{begin}, {stop}]")
+        end = stop
+    if end != data_size:
+        raise ValueError(f"its header accounts for {end} bytes of data; the file holds "
+                         f"{data_size}")
+    # a sparse file can be that long on disk without the blocks: the model must fit in memory
+    _fits(f"its sizes {sizes}", "the model", [(end // 8 + 1,)])
+    return dtype, sizes, shapes
 
-    def check(dtype, shape):
-        if dtype.kind not in "iu" or shape != (3,):
-            raise ValueError(f"{expected}; got an array of dtype {dtype}, shape {shape}")
 
-    if info is None:
-        raise ValueError(f"{expected}; got no such entry")
-    input_size, hidden_size, output_size = (int(s) for s in _read_member(archive, info, check))
-    if input_size < 1 or hidden_size < 1 or output_size < 0:
-        raise ValueError(f"{expected}, the first two positive; "
-                         f"got {[input_size, hidden_size, output_size]}")
-    return input_size, hidden_size, output_size or None
-
-
-def _check_param(name, expected, W_xi, sizes, dtype, shape):
-    """A parameter entry has its shape for these sizes, and the floating dtype of ``W_xi``
-    (the first one read), in either byte order."""
-    if shape != expected:
-        raise ValueError(f"entry {name!r} must have shape {expected} for sizes {sizes}; "
-                         f"got {shape}")
-    if W_xi is None and dtype.kind != "f":
-        raise ValueError(f"entry {name!r} dtype must be a floating-point type; got {dtype}")
-    if W_xi is not None and dtype.newbyteorder("=") != W_xi.dtype:
-        raise ValueError(f"entry {name!r} must have dtype {W_xi.dtype} like 'W_xi'; got {dtype}")
+def _check_finite(name, array):
+    """A ValueError if ``array`` holds NaN or inf, checked a piece at a time."""
+    flat = array.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        if not np.isfinite(flat[start:start + _CHUNK]).all():
+            raise ValueError(f"tensor {name!r} holds NaN or inf")
 
 
 # --- Command line ---------------------------------------------------------------------------------

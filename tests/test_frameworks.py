@@ -330,3 +330,76 @@ def test_onnx_reference_evaluator_ignores_sequence_lens():
     theirs = onnx_padded_run("reference", W, X, np.float64)
     assert_same(unpadded[:3], theirs, atol=1e-12)
     assert np.abs(theirs[2] - ours[2]).max() > 1e-3  # not each sequence's own last step
+
+
+# --- safetensors: our model files and the package's, both ways ---------------------------------
+# LSTM.save writes the safetensors format with NumPy and the standard library; the package itself
+# must read what we write, and we must read what it writes (no metadata, its own tensor order).
+
+
+@pytest.mark.parametrize("output_size", [2, None])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_safetensors_reads_our_files_as_get_params(tmp_path, output_size, dtype):
+    st = need("safetensors.numpy")
+    model = lr.LSTM(3, 5, output_size=output_size, rng=0, dtype=dtype)
+    model.save(tmp_path / "model.safetensors")
+    params = st.load_file(str(tmp_path / "model.safetensors"))
+    ours = model.get_params()
+    assert sorted(params) == sorted(ours)
+    for name, value in ours.items():
+        assert params[name].dtype == dtype and params[name].shape == value.shape
+        assert np.array_equal(params[name], value)
+    with need("safetensors").safe_open(str(tmp_path / "model.safetensors"), "np") as file:
+        assert file.metadata() == {"format": "lstm_reference.LSTM"}
+
+
+@pytest.mark.parametrize("output_size", [2, None])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_files_safetensors_writes_load(tmp_path, output_size, dtype):
+    st = need("safetensors.numpy")
+    model = lr.LSTM(4, 3, output_size=output_size, rng=1, dtype=dtype)
+    X = np.random.default_rng(2).standard_normal((2, 5, 4)).astype(dtype)
+    st.save_file(model.get_params(), str(tmp_path / "theirs.safetensors"))  # no metadata
+    loaded = lr.LSTM.load(tmp_path / "theirs.safetensors")
+    assert ((loaded.input_size, loaded.hidden_size, loaded.output_size, loaded.dtype)
+            == (4, 3, output_size, dtype))
+    assert all(np.array_equal(loaded.params[k], v) for k, v in model.get_params().items())
+    assert np.array_equal(loaded.forward(X), model.forward(X))
+
+
+def test_safetensors_and_we_refuse_the_same_truncated_file(tmp_path):
+    st = need("safetensors.numpy")
+    lr.LSTM(3, 4, rng=0).save(tmp_path / "model")
+    data = (tmp_path / "model").read_bytes()
+    (tmp_path / "cut").write_bytes(data[:-8])
+    with pytest.raises(Exception, match="(?i)metadata|incomplete|invalid|buffer"):  # its own
+        st.load_file(str(tmp_path / "cut"))
+    with pytest.raises(ValueError, match="accounts for 1024 bytes of data; the file holds 1016"):
+        lr.LSTM.load(tmp_path / "cut")
+
+
+# The other frameworks' arrays, where NumPy alone cannot stand in for them.
+
+
+def test_a_torch_tensor_that_requires_grad_is_named_with_the_fix():
+    torch = need("torch")
+    weight_ih = torch.zeros(8, 3, dtype=torch.float64, requires_grad=True)
+    rest = (np.zeros((8, 2)), np.zeros(8), np.zeros(8))
+    with pytest.raises(TypeError, match=r"^params\['weight_ih_l0'\] is a tensor that requires "
+                                        r"grad.*\.detach\(\)"):
+        lr.from_pytorch_layout(weight_ih, *rest)
+    W = lr.from_pytorch_layout(weight_ih.detach(), *rest)  # the fix the message names
+    X = torch.zeros(2, 1, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(TypeError, match=r"^X is a tensor that requires grad"):
+        lr.forward(X, W)
+    assert lr.forward(X.detach(), W)[0].shape == (2, 1, 2)
+
+
+def test_bfloat16_arrays_are_read_exactly_as_float32():
+    ml_dtypes = need("ml_dtypes")
+    X = np.linspace(-2, 2, 2 * 3 * 2).reshape(2, 3, 2)
+    X_bf16 = X.astype(ml_dtypes.bfloat16)
+    W = lr.init_weights(2, 3, rng=0, dtype=np.float32)
+    H, *_ = lr.forward(X_bf16, W)
+    assert H.dtype == np.float32
+    assert np.array_equal(H, lr.forward(X_bf16.astype(np.float32), W)[0])

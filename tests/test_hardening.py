@@ -5,6 +5,11 @@ dtype promotion, wrong finite differences in float32, overflow in relative_error
 positional state arguments swapped silently); each test failed before its fix.
 """
 
+import threading
+import time
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
 
@@ -329,3 +334,186 @@ def test_numerical_gradient_refuses_a_step_wider_than_the_float_range():
 
 def test_relative_error_takes_a_floor_above_the_inputs_dtype_range():
     assert float(lr.relative_error(np.float16(1), np.float16(2), floor=1e5)) == 1e-5
+
+
+# --- Found by a hostile user (issue 17) ---------------------------------------------------------
+
+
+def test_no_function_changes_the_warning_filters_of_other_threads():
+    """Checking an array once swapped the process's warning filters out and back
+    (warnings.catch_warnings), so filters another thread installed meanwhile were lost."""
+    W = lr.init_weights(2, 3, rng=0)
+    X = [[[0.1, 0.2]], [[0.3, 0.4]]]  # a nested list: the path that looks for raggedness
+    done = threading.Event()
+
+    def work():
+        while not done.is_set():
+            lr.forward(X, W)
+            with pytest.raises(TypeError):
+                lr.forward([[[0.1, 0.2]], [[0.3]]], W)  # ragged
+
+    with warnings.catch_warnings():  # this test's own filters, restored at its end
+        worker = threading.Thread(target=work)
+        worker.start()
+        try:
+            for k in range(3000):
+                warnings.filterwarnings("ignore", message=f"issue 17 probe {k}$")
+                time.sleep(0)  # let the other thread run between two filters
+        finally:
+            done.set()
+            worker.join()
+        installed = {f[1].pattern for f in warnings.filters if f[1] is not None}
+        assert all(f"issue 17 probe {k}$" in installed for k in range(3000))
+
+
+def test_forward_and_the_model_leave_the_warning_filters_as_they_were():
+    before = list(warnings.filters)
+    with pytest.raises(TypeError, match="ragged"):
+        lr.forward([[[1.0]], [[1.0, 2.0]]], lr.init_weights(1, 1))
+    lr.LSTM(1, 2, rng=0).forward(np.ones((1, 2, 1)))
+    assert warnings.filters == before
+
+
+class Tracked:
+    """Stands in for a torch tensor that requires grad: NumPy cannot read it."""
+    requires_grad = True
+    shape = (8, 3)
+
+    def detach(self):
+        return np.zeros(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad.")
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: lr.forward(Tracked(), lr.init_weights(3, 2)), "X"),
+    (lambda: lr.forward(np.ones((1, 1, 3)), Tracked()), "W"),
+    (lambda: lr.from_pytorch_layout(Tracked(), np.zeros((8, 2)), np.zeros(8), np.zeros(8)),
+     r"params\['weight_ih_l0'\]"),
+    (lambda: lr.from_layout({"kernel": Tracked(), "recurrent_kernel": np.zeros((2, 8)),
+                             "bias": np.zeros(8)}, "keras"), r"params\['kernel'\]"),
+    (lambda: lr.LSTM(3, 2).set_params({**lr.LSTM(3, 2).get_params(), "W_xi": Tracked()}),
+     r"params\['W_xi'\]"),
+    (lambda: lr.LSTM(3, 2).forward(Tracked()), "X"),
+])
+def test_a_tensor_that_requires_grad_is_named_with_the_fix(call, name):
+    with pytest.raises(TypeError, match=f"^{name} is a tensor that requires grad.*"
+                                        f"{name}.detach()"):
+        call()
+
+
+PADDED = [np.nan, np.inf, -np.inf, 1e308]
+
+
+@pytest.mark.parametrize("junk", PADDED)
+def test_padded_steps_of_forward_and_backward_are_ignored_whatever_they_hold(junk):
+    W, lengths = lr.init_weights(2, 3, rng=0), [4, 2, 0]
+    X = np.random.default_rng(0).standard_normal((4, 3, 2))
+    running = np.arange(4)[:, None] < np.array(lengths)  # (n, b)
+    X_junk = np.where(running[..., None], X, junk)
+    H, c, h, cache = lr.forward(X * running[..., None], W, lengths=lengths)
+    H_j, c_j, h_j, cache_j = lr.forward(X_junk, W, lengths=lengths)
+    assert all(np.array_equal(a, b) for a, b in [(H, H_j), (c, c_j), (h, h_j)])
+    dH = np.random.default_rng(1).standard_normal(H.shape)
+    clean = lr.backward(dH * running[..., None], cache)
+    junked = lr.backward(np.where(running[..., None], dH, junk), cache_j)
+    assert all(np.array_equal(a, b) for a, b in zip(clean, junked))
+
+
+@pytest.mark.parametrize("junk", PADDED)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_padded_steps_of_the_models_input_and_output_gradient_are_ignored(junk, dtype):
+    model, lengths = lr.LSTM(2, 3, output_size=2, rng=0, dtype=dtype), [3, 1]
+    X = np.random.default_rng(0).standard_normal((2, 3, 2))
+    running = (np.arange(3) < np.array(lengths)[:, None])[..., None]  # (b, n, 1)
+    Y = model.forward(X * running, lengths=lengths)
+    dY = np.random.default_rng(1).standard_normal(Y.shape)
+    dX = model.backward(dY * running)
+    grads = model.grads
+    Y_j = model.forward(np.where(running, X, junk), lengths=lengths)
+    dX_j = model.backward(np.where(running, dY, junk))
+    assert np.array_equal(Y, Y_j) and np.array_equal(dX, dX_j)
+    assert all(np.array_equal(grads[k], model.grads[k]) for k in grads)
+
+
+def test_nan_at_a_step_that_runs_is_still_refused():
+    W = lr.init_weights(2, 3, rng=0)
+    X = np.zeros((3, 2, 2))
+    X[1, 1, 0] = np.nan  # sequence 1 runs 2 steps: step 2 is real
+    with pytest.raises(ValueError, match="^X contains NaN or inf at a step that runs"):
+        lr.forward(X, W, lengths=[3, 2])
+    H, c, h, cache = lr.forward(np.zeros((3, 2, 2)), W, lengths=[3, 2])
+    dH = np.zeros(H.shape)
+    dH[2, 0, 1] = np.inf
+    with pytest.raises(ValueError, match="^dH contains NaN or inf at a step that runs"):
+        lr.backward(dH, cache)
+    with pytest.raises(ValueError, match="^X holds numbers too large for float32"):
+        lr.LSTM(2, 3, rng=0, dtype=np.float32).forward(np.full((1, 2, 2), 1e300), lengths=[2])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: lr.init_weights(1, 2**40), "^input_size=1, hidden_size=1099511627776: too large, W "),
+    (lambda: lr.init_weights(10**6, 10**6, dtype=np.float16), "^input_size=1000000, hidden"),
+    (lambda: lr.LSTM(10**6, 10**6), "^input_size=1000000, hidden_size=1000000: too large"),
+    (lambda: lr.LSTMCell(10, 10**7), "^input_size=10, hidden_size=10000000: too large"),
+    (lambda: lr.xavier_uniform((10**7, 10**7)), r"^shape = \(10000000, 10000000\): too large"),
+    (lambda: lr.orthogonal((2**62, 2)), r"^shape = \(4611686018427387904, 2\): too large"),
+])
+def test_sizes_whose_arrays_cannot_exist_are_named_before_allocating(call, message):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message):
+            call()
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("lengths, error, message", [
+    ([], ValueError, r"^lengths must have shape \(batch,\) = \(3,\); got \(0,\)"),
+    ([True, 2, 3], TypeError, "^lengths must hold integers; got booleans"),
+    ([True, True, True], TypeError, "^lengths must hold integers; got booleans"),
+    ([np.True_, 1, 1], TypeError, "^lengths must hold integers; got booleans"),
+])
+def test_lengths_messages_say_what_is_wrong(lengths, error, message):
+    with pytest.raises(error, match=message):
+        lr.forward(np.ones((3, 3, 1)), lr.init_weights(1, 2), lengths=lengths)
+
+
+def test_cache_messages_name_the_entry_that_is_wrong():
+    H, c, h, cache = lr.forward(np.ones((3, 2, 1)), lr.init_weights(1, 2, rng=0))
+    with pytest.raises(ValueError, match=r"exactly the names X, W, IFOG, C, Ct, H, order, "
+                                         r"batch_sizes; unknown: \[\], missing: \['order'\]"):
+        lr.backward(H, {k: v for k, v in cache.items() if k != "order"})
+    with pytest.raises(ValueError, match=r"^cache\['order'\] must have shape as made by forward "
+                                         r"= \(any,\); got \(1, 2\)"):
+        lr.backward(H, {**cache, "order": cache["order"][None]})
+
+
+def test_numerical_gradient_needs_a_scalar_function():
+    with pytest.raises(TypeError, match=r"^f must return a scalar \(a loss\); got an array of "
+                                        r"shape \(3,\)"):
+        lr.numerical_gradient(lambda v: v * 2, np.ones(3))
+    with pytest.raises(TypeError, match="^f must be a function of x"):
+        lr.numerical_gradient(np.ones(3), np.ones(3))
+    assert np.allclose(lr.numerical_gradient(lambda v: np.array([v.sum()]), np.ones(2)), 1)
+
+
+def test_relative_error_needs_arrays_of_one_shape():
+    with pytest.raises(ValueError, match=r"^a and b must have the same shape; got \(3,\) and "
+                                         r"\(2, 3\)"):
+        lr.relative_error(np.ones(3), np.ones((2, 3)))
+    assert lr.relative_error(np.ones(3), 1.0).tolist() == [0, 0, 0]  # a scalar goes with any
+
+
+def test_a_list_of_zero_d_arrays_is_numbers_not_a_ragged_list():
+    values = [np.array(1.0), np.array(2.0)]  # np.asarray(..., dtype=object) keeps them whole
+    assert lr.relative_error(values, [1.0, 2.0]).tolist() == [0.0, 0.0]
+    with pytest.raises(TypeError, match="ragged"):
+        lr.relative_error([[1.0, 2.0], np.array(3.0)], [1.0, 2.0])
+
+
+def test_an_output_layer_too_large_for_memory_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"output_size=1000000000000: too large"):
+        lr.LSTM(10, 10, output_size=10**12)
