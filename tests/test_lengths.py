@@ -251,3 +251,15 @@ def test_the_bidirectional_stack_example():
     reversed_ = bidirectional.reverse_within_lengths(X, np.array([3, 5]))
     assert reversed_[:, 0, 0].tolist() == [4, 2, 0, 6, 8]  # 3 steps reversed, padding in place
     assert np.array_equal(bidirectional.reverse_within_lengths(reversed_, np.array([3, 5])), X)
+    assert result["state_dict"] is True
+
+
+def test_the_bidirectional_stack_takes_lengths_as_a_list():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "examples"))
+    import bidirectional
+
+    X, weights, lengths, *_ = bidirectional.make_problem()
+    as_array = bidirectional.stack_forward(X, weights, lengths)
+    as_list = bidirectional.stack_forward(X, weights, lengths.tolist())
+    for a, b in zip(as_array[:3], as_list[:3]):
+        assert np.array_equal(a, b)
