@@ -1753,7 +1753,8 @@ def _size_votes(flat, arrays, letter, sizes):
             if k and all(not x or x == letter or x in sizes for _, x in terms):
                 rest = sum(k * sizes.get(x, 1) for k, x in terms if x != letter)
                 given.add((size - rest) // k if (size - rest) % k == 0 else 0)
-        if len(given) == 1 and 1 <= (value := given.pop()) <= (2 if letter == "D" else value):
+        value = given.pop() if len(given) == 1 else 0
+        if value >= 1 and (letter != "D" or value <= 2):  # D: one direction or two
             votes.setdefault(value, []).append(name)
     return votes
 

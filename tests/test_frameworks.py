@@ -433,6 +433,14 @@ def test_keras_bidirectional_sub_layers_from_ours():
     assert_stack_same(ours_keras_bidirectional(X, W_pair, c0, h0), theirs, atol=1e-6)
 
 
+def test_pytorch_packing_refuses_a_sequence_of_length_0():
+    """The conventions page says so: torch has no counterpart to our empty sequences."""
+    torch = need("torch")
+    with pytest.raises(RuntimeError, match="greater than 0"):
+        torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 1), torch.tensor([3, 0]),
+                                                enforce_sorted=False)
+
+
 # --- Padding rules: what each framework does at the padded steps of a shorter sequence ---------
 # The conventions page compares them; these tests are its evidence. Lengths [n, 2]: the second
 # sequence is padded after step 2.
