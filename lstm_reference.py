@@ -1699,17 +1699,23 @@ _ONNX_NOT_REPRESENTABLE = {
 }
 
 
+def _torch_stem(name):
+    """``'weight_ih_l1_reverse'`` -> ``'weight_ih'``: the kind of a key named as torch.nn.LSTM's
+    state_dict names them, whatever the layer and direction; None for any other name."""
+    stem, _, layer = name.removesuffix("_reverse").rpartition("_l")
+    return stem if layer.isdecimal() and str(int(layer)) == layer else None
+
+
 def _foreign_key(framework, name, flat, expected):
     """Drop ``flat[name]`` where a whole checkpoint holds it for another layer or direction;
     raise where its name says why it cannot be read; leave it for _names otherwise."""
     if framework == "pytorch":
-        stem, _, layer = name.removesuffix("_reverse").rpartition("_l")
-        if stem in _TORCH_STEMS and layer.isdecimal() and str(int(layer)) == layer:
+        if _torch_stem(name) in _TORCH_STEMS:
             del flat[name]  # another layer or direction of the same state_dict
-        elif stem == "weight_hr":
+        elif _torch_stem(name) == "weight_hr":
             raise ValueError(f"params has {name!r}: the projection of torch.nn.LSTM(..., "
                              f"proj_size>0), which a fused W cannot hold")
-        elif "." in name and name.rpartition(".")[2] in expected:
+        elif "." in name and _torch_stem(name.rpartition(".")[2]) in _TORCH_STEMS:
             prefix = name.rpartition(".")[0] + "."
             raise ValueError(f"params has {name!r}: strip the prefix {prefix!r} of the module that "
                              f"holds the LSTM, e.g. {{k.removeprefix({prefix!r}): v for k, v in "

@@ -342,6 +342,10 @@ def test_pytorch_keys_that_are_not_a_layer_or_direction_are_errors_naming_them()
     with pytest.raises(ValueError, match=r"params has 'lstm.weight_ih_l0': strip the prefix "
                                          r"'lstm.'"):
         lr.from_layout({f"lstm.{k}": v for k, v in state_dict.items()}, "pytorch")
+    with pytest.raises(ValueError, match=r"params has 'model.lstm.weight_ih_l1_reverse': strip "
+                                         r"the prefix 'model.lstm.'"):
+        lr.from_layout({f"model.lstm.{k}_reverse".replace("l0", "l1"): v
+                        for k, v in state_dict.items()}, "pytorch")
     with pytest.raises(ValueError, match="'weight_hr_l0'.*proj_size"):
         lr.from_layout({**state_dict, "weight_hr_l0": np.zeros((1, 2))}, "pytorch")
     for key in ("weight_ih_l01", "weight_ih_l0_backward", "weight_xx_l1", "fc.weight"):
