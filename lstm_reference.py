@@ -1527,19 +1527,23 @@ class LSTM:
 # read it, and the docs' conversions page renders it. Each framework has the order of the state
 # it takes ("state", for the docs) and one row per stored array ("arrays"):
 #
-#   name        the framework's name for it ("ii/kernel" is params["ii"]["kernel"])
-#   holds       "W_x" (input weights), "W_h" (recurrent weights) or "b" (the bias); "b, b" is
-#               two biases side by side in one array (ONNX's B)
+#   name        the framework's name for it ("ii/kernel" is params["ii"]["kernel"]); PyTorch's
+#               names are those of layer 0, forward: weight_ih_l1_reverse is layer 1, backward
+#   holds       "W_x" (input weights), "W_h" (recurrent weights), "W_x; W_h" (the two stacked,
+#               input rows first) or "b" (the bias); "b, b" is two biases side by side in one
+#               array (ONNX's B)
 #   gates       the gate blocks it holds, in its order, in our letters: g is the candidate
 #               (Keras and ONNX call it c, TensorFlow 1 j)
 #   transposed  True where the framework computes W @ x: each gate unit is a row
-#   shape       I = input_size, d = hidden_size
+#   shape       I = input_size, d = hidden_size, D = ONNX's num_directions (to_layout writes 1;
+#               from_layout reads 1 or 2)
 #
 # A bias stored twice (PyTorch, ONNX) is written whole into its first copy and as zeros into the
-# second; reading sums the copies, as the framework does when it computes.
+# second; reading sums the copies, as the framework does when it computes. TensorFlow 1 adds
+# forget_bias to f at run time, so the bias it stores is ours less forget_bias on f.
 
 LAYOUTS = {
-    "pytorch": {  # torch.nn.LSTM(I, d).state_dict(), one layer
+    "pytorch": {  # torch.nn.LSTM(I, d).state_dict(): layer 0, forward
         "state": "(h, c)",
         "arrays": (
             ("weight_ih_l0", "W_x", "ifgo", True, "(4d, I)"),
@@ -1556,12 +1560,12 @@ LAYOUTS = {
             ("bias", "b", "ifgo", False, "(4d,)"),
         ),
     },
-    "onnx": {  # the LSTM operator's inputs W, R, B; forward direction
+    "onnx": {  # the LSTM operator's inputs W, R, B
         "state": "(Y_h, Y_c)",
         "arrays": (
-            ("W", "W_x", "iofg", True, "(1, 4d, I)"),
-            ("R", "W_h", "iofg", True, "(1, 4d, d)"),
-            ("B", "b, b", "iofg", False, "(1, 8d)"),
+            ("W", "W_x", "iofg", True, "(D, 4d, I)"),
+            ("R", "W_h", "iofg", True, "(D, 4d, d)"),
+            ("B", "b, b", "iofg", False, "(D, 8d)"),
         ),
     },
     "flax": {  # flax.linen.LSTMCell(d) and OptimizedLSTMCell(d): the params tree
@@ -1581,6 +1585,13 @@ LAYOUTS = {
             ("ho/bias", "b", "o", False, "(d,)"),
         ),
     },
+    "tensorflow1": {  # tf.compat.v1 LSTMCell, BasicLSTMCell; tf.raw_ops.LSTMBlockCell's w, b
+        "state": "LSTMStateTuple(c, h)",
+        "arrays": (
+            ("kernel", "W_x; W_h", "igfo", False, "(I + d, 4d)"),
+            ("bias", "b", "igfo", False, "(4d,)"),
+        ),
+    },
 }
 
 _OURS = "".join(_GATES)  # "ifog", our gate order: the column blocks of W
@@ -1595,13 +1606,23 @@ def _layout_arrays(framework):
 
 
 def _tokens(shape):
-    """``'(1, 4d, I)'`` -> ``['1', '4d', 'I']``."""
+    """``'(1, 4d, I + d)'`` -> ``['1', '4d', 'I+d']``."""
     return shape.strip("()").replace(" ", "").rstrip(",").split(",")
 
 
-def _dims(shape, input_size, d):
-    """``'(1, 4d, I)'`` -> ``(1, 4 * d, input_size)``."""
-    return tuple(input_size if t == "I" else int(t[:-1] or 1) * d if t.endswith("d") else int(t)
+def _terms(token):
+    """``'4d'`` -> ``[(4, 'd')]``; ``'I+d'`` -> ``[(1, 'I'), (1, 'd')]``; ``'1'`` -> ``[(1, '')]``.
+    """
+    terms = []
+    for term in token.split("+"):
+        letter = term.lstrip("0123456789")
+        terms.append((int(term[:len(term) - len(letter)] or 1), letter))
+    return terms
+
+
+def _dims(shape, sizes):
+    """``'(D, 4d, I)'`` -> ``(D, 4 * d, I)`` from ``sizes = {"D": D, "d": d, "I": I}``."""
+    return tuple(sum(k * sizes.get(letter, 1) if letter else k for k, letter in _terms(t))
                  for t in _tokens(shape))
 
 
@@ -1610,21 +1631,70 @@ def _gate_blocks(holds, gates):
     return [(part, g) for part in holds.split(", ") for g in gates]
 
 
-def to_layout(W, framework):
+def _rows(input_size, d):
+    """The rows of W that each part holds."""
+    return {"b": slice(0, 1), "W_x": slice(1, 1 + input_size), "W_h": slice(1 + input_size, None),
+            "W_x; W_h": slice(1, None)}
+
+
+def _layout_options(framework, layer, reverse, forget_bias, writing):
+    """The rows of LAYOUTS for one layer and direction of ``framework`` (PyTorch's names carry
+    them), and ``forget_bias`` as a float or None; a TypeError or ValueError naming the keyword
+    that the framework cannot take."""
+    arrays = _layout_arrays(framework)
+    layer = _size("layer", layer, minimum=0)
+    _flag("reverse", reverse)
+    if framework == "pytorch":
+        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+        arrays = tuple((name[:-len("_l0")] + suffix, *rest) for name, *rest in arrays)
+    elif framework == "onnx" and layer:
+        raise ValueError(f"layer must be 0 for 'onnx'; got {layer}: an ONNX LSTM node is one "
+                         f"layer (a stack is one node per layer, each with its own W, R, B)")
+    elif framework == "onnx" and reverse and writing:
+        raise ValueError("reverse must be False for to_layout(W, 'onnx'), which writes one "
+                         "direction (num_directions 1); a bidirectional node's inputs are the two "
+                         "directions stacked: np.concatenate([forward, backward]) of each array")
+    elif framework != "onnx" and (layer or reverse):
+        which = "layer" if layer else "reverse"
+        raise ValueError(f"{which} must be {0 if layer else False} for {framework!r}; got "
+                         f"{layer if layer else reverse}: its arrays hold one layer, one "
+                         f"direction. Each layer of a stack, and the backward sub-layer of a "
+                         f"bidirectional wrapper, has its own weights: convert each on its own")
+    if framework == "tensorflow1":
+        if forget_bias is None:
+            raise TypeError("forget_bias must be given for 'tensorflow1': the constant its cells "
+                            "add to f at run time (their default is 1.0)")
+        forget_bias = _real("forget_bias", forget_bias)
+    elif forget_bias is not None:
+        raise TypeError(f"forget_bias is for 'tensorflow1' only; {framework!r} stores the whole "
+                        f"bias")
+    return arrays, forget_bias
+
+
+def to_layout(W, framework, *, layer=0, reverse=False, forget_bias=None):
     """Convert fused ``W`` to ``framework``'s LSTM parameters, as NumPy arrays.
 
     Parameters
     ----------
     W : array_like, shape (1 + input_size + hidden_size, 4 * hidden_size)
     framework : str
-        A key of ``LAYOUTS``: ``"pytorch"``, ``"keras"``, ``"onnx"`` or ``"flax"``.
+        A key of ``LAYOUTS``: ``"pytorch"``, ``"keras"``, ``"onnx"``, ``"flax"`` or
+        ``"tensorflow1"``.
+    layer : int, default 0
+        PyTorch only: the layer whose names to write (``weight_ih_l{layer}``).
+    reverse : bool, default False
+        PyTorch only: write the backward direction's names (``weight_ih_l0_reverse``).
+    forget_bias : float
+        TensorFlow 1 only, and required there: the constant its cells add to f at run time,
+        subtracted here from the stored f bias.
 
     Returns
     -------
     params : dict of ndarray
         Named and shaped as the framework names and shapes them, in its order (a nested
         dict for flax's params tree). A second bias (PyTorch's ``bias_hh_l0``, the second
-        half of ONNX's ``B``) is zeros.
+        half of ONNX's ``B``) is zeros. The dicts of every layer and direction, merged, are a
+        whole PyTorch ``state_dict``.
 
     Examples
     --------
@@ -1638,24 +1708,33 @@ def to_layout(W, framework):
     ((1, 8, 3), [3.0, 3.0])
     >>> sorted(to_layout(W, "flax")["hf"])
     ['bias', 'kernel']
+    >>> list(to_layout(W, "pytorch", layer=1, reverse=True))[0]
+    'weight_ih_l1_reverse'
+    >>> to_layout(W, "tensorflow1", forget_bias=1.0)["bias"].tolist()   # i, j, f, o
+    [0.0, 0.0, 0.0, 0.0, 2.0, 2.0, 0.0, 0.0]
     >>> bool(np.array_equal(from_layout(to_layout(W, "onnx"), "onnx"), W))
     True
     """
-    arrays = _layout_arrays(framework)
+    arrays, forget_bias = _layout_options(framework, layer, reverse, forget_bias, writing=True)
     W = _array("W", W, _FUSED, _FUSED_TEXT)
     input_size, d = _fused_sizes(W)
-    parts = {"b": W[:1], "W_x": W[1:1 + input_size], "W_h": W[1 + input_size:]}
+    if forget_bias is not None:  # TensorFlow 1 stores b_f - forget_bias
+        W = W.copy()
+        with np.errstate(over="ignore"):
+            W[0, d:2 * d] -= forget_bias
+        W = _array(f"W's f bias less forget_bias={forget_bias},", W)
+    rows = _rows(input_size, d)
     params, written = {}, set()
     for name, holds, gates, transposed, shape in arrays:
         blocks = []
         for part, g in _gate_blocks(holds, gates):
             k = _OURS.index(g)
-            block = parts[part][:, k * d:(k + 1) * d]  # (rows, d)
+            block = W[rows[part], k * d:(k + 1) * d]  # (rows, d)
             blocks.append(np.zeros_like(block) if (part, g) in written else block)
             written.add((part, g))
         M = np.concatenate(blocks, axis=1)  # (rows, blocks * d), the framework's gate order
-        array = (M.T if transposed else M).reshape(_dims(shape, input_size, d))
-        array = np.ascontiguousarray(array)
+        sizes = {"I": input_size, "d": d, "D": 1}
+        array = np.ascontiguousarray((M.T if transposed else M).reshape(_dims(shape, sizes)))
         *path, leaf = name.split("/")
         node = params
         for key in path:
@@ -1665,7 +1744,8 @@ def to_layout(W, framework):
 
 
 def _flat_params(params, framework, arrays):
-    """``{"ii": {"kernel": a}}`` -> ``{"ii/kernel": a}``, with exactly the framework's names."""
+    """``{"ii": {"kernel": a}}`` -> ``{"ii/kernel": a}``, with exactly the names of ``arrays``;
+    the well-formed keys of other layers and directions of a PyTorch state_dict are dropped."""
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays; got {type(params).__name__}")
     flat, todo = {}, [("", params)]
@@ -1673,41 +1753,137 @@ def _flat_params(params, framework, arrays):
         prefix, node = todo.pop()
         for key, value in node.items():
             name = f"{prefix}{key}"
-            if isinstance(value, Mapping):
+            if isinstance(value, Mapping) and value:
                 todo.append((name + "/", value))
             elif name in flat:  # given both flat ("ii/kernel") and nested
                 raise ValueError(f"params has {name!r} twice, flat and nested")
             else:
-                flat[name] = value
-    _names(f"params for {framework!r}", flat, {name: shape for name, *_, shape in arrays})
-    return {name: _array(f"params[{name!r}]", flat[name]) for name, *_ in arrays}
+                flat[name] = value  # an empty dict too: an unknown name
+    expected = {name: shape for name, *_, shape in arrays}
+    for name in [name for name in flat if name not in expected]:
+        _foreign_key(framework, name, flat, expected)
+    _names(f"params for {framework!r}", flat, expected)
+    return {name: _array(f"params[{name!r}]", flat[name]) for name in expected}
+
+
+_TORCH_STEMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+_ONNX_NOT_REPRESENTABLE = {
+    "P": "peephole weights, which this LSTM does not have",
+    "clip": "a clip of the pre-activations, which this LSTM does not apply",
+    "activations": "other activations than sigmoid, tanh, tanh, which this LSTM does not take",
+    "activation_alpha": "parameters of other activations, which this LSTM does not take",
+    "activation_beta": "parameters of other activations, which this LSTM does not take",
+    "input_forget": "coupled input and forget gates, which this LSTM does not have",
+    "layout": "an attribute, not a weight: layout=1 is batch-first X and Y (the weights are the "
+              "same), a transpose of X to (n, b, I) before forward",
+    "direction": "an attribute, not a weight: 'reverse' runs each sequence backward in time "
+                 "(flip X's time axis within the lengths); 'bidirectional' is read with "
+                 "reverse=False, then reverse=True",
+}
+
+
+def _torch_stem(name):
+    """``'weight_ih_l1_reverse'`` -> ``'weight_ih'``: the kind of a key named as torch.nn.LSTM's
+    state_dict names them, whatever the layer and direction; None for any other name."""
+    stem, _, layer = name.removesuffix("_reverse").rpartition("_l")
+    return stem if layer.isdecimal() and str(int(layer)) == layer else None
+
+
+def _foreign_key(framework, name, flat, expected):
+    """Drop ``flat[name]`` where a whole checkpoint holds it for another layer or direction;
+    raise where its name says why it cannot be read; leave it for _names otherwise."""
+    if framework == "pytorch":
+        if _torch_stem(name) in _TORCH_STEMS:
+            del flat[name]  # another layer or direction of the same state_dict
+        elif _torch_stem(name) == "weight_hr":
+            raise ValueError(f"params has {name!r}: the projection of torch.nn.LSTM(..., "
+                             f"proj_size>0), which a fused W cannot hold")
+        elif "." in name and _torch_stem(name.rpartition(".")[2]) in _TORCH_STEMS:
+            prefix = name.rpartition(".")[0] + "."
+            raise ValueError(f"params has {name!r}: strip the prefix {prefix!r} of the module that "
+                             f"holds the LSTM, e.g. {{k.removeprefix({prefix!r}): v for k, v in "
+                             f"state_dict.items() if k.startswith({prefix!r})}}")
+    elif framework == "onnx" and name in _ONNX_NOT_REPRESENTABLE:
+        if name == "P" and not np.any(_floats("params['P']", flat[name])):
+            del flat[name]  # all-zero peepholes add nothing
+            return
+        raise ValueError(f"params has {name!r}, {_ONNX_NOT_REPRESENTABLE[name]}")
 
 
 def _layout_sizes(flat, arrays):
-    """``(input_size, hidden_size)`` read off the first arrays holding W_x and W_h."""
-    sizes = {}
-    for name, holds, _, _, shape in arrays:
-        letter = {"W_x": "I", "W_h": "d"}.get(holds)
-        if letter is None or letter in sizes:
+    """``{"I": input_size, "d": hidden_size, "D": num_directions}`` read off the arrays' shapes:
+    each size is the one that most arrays give on their own, so that a ValueError names the
+    array that is wrong, with the shape the other arrays say it should have."""
+    sizes, voters = {}, {}
+    for letter in ("d", "I", "D"):  # d first: I + d needs it
+        votes = _size_votes(flat, arrays, letter, sizes)
+        if votes:
+            sizes[letter], voters[letter] = max(votes.items(), key=lambda vote: len(vote[1]))
+    for name, *_, shape in arrays:
+        if len(_tokens(shape)) != flat[name].ndim or any(
+                x and x not in sizes for t in _tokens(shape) for _, x in _terms(t)) or (
+                flat[name].shape != _dims(shape, sizes)):
+            trusted = {x: v for x, v in sizes.items() if set(voters[x]) - {name}}
+            raise ValueError(_layout_shape_error(name, flat[name].shape, shape, trusted))
+    return sizes
+
+
+def _size_votes(flat, arrays, letter, sizes):
+    """``{value: [names]}``: the size ``letter`` that each array's shape gives on its own,
+    given the ``sizes`` already known; an array that gives none or two values gives no vote."""
+    votes = {}
+    for name, *_, shape in arrays:
+        tokens, actual, given = _tokens(shape), flat[name].shape, set()
+        if len(actual) != len(tokens):
             continue
-        tokens = _tokens(shape)
-        if flat[name].ndim != len(tokens) or flat[name].shape[tokens.index(letter)] < 1:
-            raise ValueError(f"params[{name!r}] must have shape {shape} with I, d >= 1; "
-                             f"got {flat[name].shape}")
-        sizes[letter] = flat[name].shape[tokens.index(letter)]
-    return sizes["I"], sizes["d"]
+        for token, size in zip(tokens, actual):
+            terms = _terms(token)
+            k = sum(k for k, x in terms if x == letter)
+            if k and all(not x or x == letter or x in sizes for _, x in terms):
+                rest = sum(k * sizes.get(x, 1) for k, x in terms if x != letter)
+                given.add((size - rest) // k if (size - rest) % k == 0 else 0)
+        value = given.pop() if len(given) == 1 else 0
+        if value >= 1 and (letter != "D" or value <= 2):  # D: one direction or two
+            votes.setdefault(value, []).append(name)
+    return votes
 
 
-def from_layout(params, framework):
+def _layout_shape_error(name, actual, shape, trusted):
+    """The message for an array of the wrong shape, its sizes filled in from the other arrays."""
+    tokens = _tokens(shape)
+    parts = [str(_dims(t, trusted)[0]) if all(not x or x in trusted for _, x in _terms(t))
+             else t.replace("+", " + ") for t in tokens]
+    filled = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    message = f"params[{name!r}] must have shape {shape}"
+    message += f" = {filled}" if filled != shape else ""
+    message += " (D = num_directions, 1 or 2)" if "D" in tokens else ""
+    if len(actual) == 2 == len(parts) and all(not p.isdecimal() or int(p) == s
+                                              for p, s in zip(parts, actual[::-1])):
+        return message + f"; got {actual}, stored transposed?"
+    return message + f"; got {actual}"
+
+
+def from_layout(params, framework, *, layer=0, reverse=False, forget_bias=None):
     """Build fused ``W`` from ``framework``'s LSTM parameters: the inverse of :func:`to_layout`.
 
     Parameters
     ----------
     params : dict of array_like
         Named and shaped as in ``to_layout(W, framework)`` (for flax, the nested params tree).
-        Where the framework has two biases, ``W``'s bias is their sum.
+        Where the framework has two biases, ``W``'s bias is their sum. For PyTorch, a whole
+        ``state_dict`` of ``torch.nn.LSTM(..., num_layers=L, bidirectional=True)``: the keys of
+        other layers and directions are ignored. For ONNX, ``W``, ``R`` and ``B`` with
+        num_directions 1 or 2.
     framework : str
         A key of ``LAYOUTS``.
+    layer : int, default 0
+        PyTorch only: the layer to read (the keys ending ``_l{layer}``).
+    reverse : bool, default False
+        The backward direction: PyTorch's keys ending ``_reverse``, or index 1 of ONNX's
+        bidirectional arrays.
+    forget_bias : float
+        TensorFlow 1 only, and required there: the constant its cells add to f at run time,
+        added here to the stored f bias.
 
     Returns
     -------
@@ -1728,24 +1904,34 @@ def from_layout(params, framework):
     (6, 8)
     >>> W[0].tolist()              # bias_ih + bias_hh, blocks i, f, g, o reordered to i, f, o, g
     [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 5.0, 6.0]
+    >>> backward = {k + "_reverse": -v for k, v in params.items()}    # a bidirectional LSTM
+    >>> from_layout({**params, **backward}, "pytorch", reverse=True)[0, :4].tolist()
+    [-1.0, -2.0, -3.0, -4.0]
     """
-    arrays = _layout_arrays(framework)
+    arrays, forget_bias = _layout_options(framework, layer, reverse, forget_bias, writing=False)
     flat = _flat_params(params, framework, arrays)
-    input_size, d = _layout_sizes(flat, arrays)
-    rows = {"b": 1, "W_x": input_size, "W_h": d}
+    sizes = _layout_sizes(flat, arrays)
+    input_size, d = sizes["I"], sizes["d"]
+    if reverse and sizes.get("D") == 1:
+        raise ValueError("reverse=True reads the second direction of ONNX's W, R, B; these have "
+                         "num_directions 1")
+    rows = _rows(input_size, d)
     dtype = np.result_type(*flat.values())
-    parts = {part: np.zeros((size, 4 * d), dtype) for part, size in rows.items()}
+    W = np.zeros((1 + input_size + d, 4 * d), dtype)  # (1 + I + d, 4d)
     for name, holds, gates, transposed, shape in arrays:
-        _check_shape(f"params[{name!r}]", flat[name], _dims(shape, input_size, d), shape)
+        array = flat[name][int(reverse)] if "D" in _tokens(shape) else flat[name]
         blocks = _gate_blocks(holds, gates)
-        natural = (rows[blocks[0][0]], len(blocks) * d)  # (rows, blocks * d)
-        M = flat[name].reshape(natural[::-1]).T if transposed else flat[name].reshape(natural)
+        natural = (len(W[rows[blocks[0][0]]]), len(blocks) * d)  # (rows, blocks * d)
+        M = array.reshape(natural[::-1]).T if transposed else array.reshape(natural)
         for k, (part, g) in enumerate(blocks):
             ours = _OURS.index(g)
             with np.errstate(over="ignore"):  # two biases summing beyond the dtype: checked below
-                parts[part][:, ours * d:(ours + 1) * d] += M[:, k * d:(k + 1) * d]
-    W = np.concatenate([parts["b"], parts["W_x"], parts["W_h"]])  # (1 + I + d, 4d)
-    return _array(f"W from params for {framework!r}, whose two biases sum beyond {dtype},", W)
+                W[rows[part], ours * d:(ours + 1) * d] += M[:, k * d:(k + 1) * d]
+    if forget_bias is not None:  # TensorFlow 1 computes with its stored b_f + forget_bias
+        with np.errstate(over="ignore"):
+            W[0, d:2 * d] += forget_bias
+    overflow = "two biases sum" if forget_bias is None else "bias plus forget_bias is"
+    return _array(f"W from params for {framework!r}, whose {overflow} beyond {dtype},", W)
 
 
 def to_pytorch_layout(W):
@@ -1779,7 +1965,7 @@ def from_pytorch_layout(weight_ih, weight_hh, bias_ih, bias_hh):
     return from_layout(dict(zip(names, (weight_ih, weight_hh, bias_ih, bias_hh))), "pytorch")
 
 
-def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
+def find_gate_order(W, X, H, c0=None, h0=None, *, lengths=None, atol=1e-4):
     """The order of ``W``'s four gate blocks that reproduces ``H``, or None if none does.
 
     For debugging a conversion: ``W`` has our fused shape, but its column blocks may be in
@@ -1792,6 +1978,9 @@ def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
     H : array_like, shape (n, b, hidden_size)
         The outputs the weights should give (the framework's).
     c0, h0 : array_like, shape (b, hidden_size), optional
+    lengths : array_like of int, shape (b,), optional
+        As in :func:`forward`. Only each sequence's own steps are compared: what a framework
+        outputs at padded steps (zeros, the last output repeated, anything) is ignored.
     atol : float, default 1e-4
         Largest difference from ``H`` that counts as reproducing it.
 
@@ -1814,15 +2003,20 @@ def find_gate_order(W, X, H, c0=None, h0=None, *, atol=1e-4):
     >>> bool(np.allclose(forward(X, from_layout(k, "keras"))[0], H_keras))   # the fix
     True
     """
-    W, H = _array("W", W, _FUSED, _FUSED_TEXT), _array("H", H)
-    _, d = _fused_sizes(W)
+    args = _check_forward(X, W, c0, h0, lengths=lengths)  # checked once, then run 24 times
+    (n, b, _), d = args["X"].shape, args["W"].shape[1] // 4  # time, batch; hidden
+    H = _floats("H", H)
+    _check_shape("H", H, (n, b, d), "(n, b, hidden_size) like forward's H")
+    steps = np.arange(n)[:, None] < args["lengths"]  # (n, b)  each sequence's own steps
+    if not np.isfinite(H[steps]).all():
+        raise ValueError("H contains NaN or inf at a step of a sequence")
     atol = _real("atol", atol, positive=True)
     best, order = np.inf, None
     for candidate in itertools.permutations(_OURS):
         columns = np.concatenate([np.arange(d) + d * candidate.index(g) for g in _OURS])
-        H_candidate = forward(X, W[:, columns], c0, h0)[0]  # (n, b, d)
-        _check_shape("H", H, H_candidate.shape, "(n, b, hidden_size) like forward's H")
-        difference = np.abs(H_candidate - H).max()
+        W_candidate = np.ascontiguousarray(args["W"][:, columns])
+        H_candidate = _forward_kernel(**{**args, "W": W_candidate})[0]  # (n, b, d)
+        difference = np.abs(H_candidate - H)[steps].max(initial=0.0)
         if difference <= atol and difference < best:
             best, order = difference, "".join(candidate)
     return order

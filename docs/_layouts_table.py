@@ -2,7 +2,8 @@
 
 conf.py calls :func:`write` at build time and conversions.md ``{include}``-s the result, so the
 page shows exactly the table that ``to_layout`` and ``from_layout`` read. The frameworks that are
-documented but not tested here (no ``to_layout`` for them) are rows of the same form below.
+documented but not tested here (no ``to_layout`` for them: MXNet, cuDNN) are rows of the same
+form below.
 """
 
 from pathlib import Path
@@ -14,17 +15,12 @@ NAMES = {
     "keras": "Keras 3 `LSTM` (`get_weights()`)",
     "onnx": "ONNX `LSTM` operator",
     "flax": "Flax `LSTMCell`, `OptimizedLSTMCell`",
+    "tensorflow1": "TensorFlow 1 `LSTMCell`, `BasicLSTMCell`, `LSTMBlockCell`",
 }
 
 # Documented, not tested here: (framework, state, arrays) with arrays as in LAYOUTS.
 # "W_x; W_h" is the two stacked as rows, input rows first ([x, h] @ kernel).
 UNTESTED = [
-    ("TensorFlow 1 `LSTMCell`, `BasicLSTMCell`", "`LSTMStateTuple(c, h)`",
-     (("kernel", "W_x; W_h", "igfo", False, "(I + d, 4d)"),
-      ("bias", "b - forget_bias", "igfo", False, "(4d,)"))),
-    ("TensorFlow 1 `LSTMBlockCell`", "`(c, h)`",
-     (("kernel", "W_x; W_h", "igfo", False, "(I + d, 4d)"),
-      ("bias", "b - forget_bias", "igfo", False, "(4d,)"))),
     ("MXNet Gluon `rnn.LSTM`", "`[h, c]`",
      (("l0_i2h_weight", "W_x", "ifgo", True, "(4d, I)"),
       ("l0_h2h_weight", "W_h", "ifgo", True, "(4d, d)"),
@@ -54,15 +50,24 @@ def _grouped(arrays):
 def _holds(holds, count):
     text = {"W_x": "$W_x$", "W_h": "$W_h$", "b": "$b$", "b, b": "$b$, then $b$ again",
             "W_x; W_h": "$W_x$ over $W_h$",
-            "b - forget_bias": "$b$, less `forget_bias` (default 1.0) in $b_f$"}[holds]
+            "b - forget_bias": "$b$, less `forget_bias` in $b_f$"}[holds]
     return text + (" (a second copy: the two are summed)" if count > 1 and holds == "b" else "")
+
+
+def _forget_bias(framework, arrays):
+    """TensorFlow 1's bias row says that it stores ours less ``forget_bias``."""
+    if framework != "tensorflow1":
+        return arrays
+    return tuple((name, "b - forget_bias" if holds == "b" else holds, *rest)
+                 for name, holds, *rest in arrays)
 
 
 def table():
     """The Markdown table, one line per stored array."""
     lines = ["| framework | state | array | shape | holds | gate order | stored as |",
              "|---|---|---|---|---|---|---|"]
-    frameworks = [(NAMES[k], f"`{v['state']}`", v["arrays"]) for k, v in lr.LAYOUTS.items()]
+    frameworks = [(NAMES[k], f"`{v['state']}`", _forget_bias(k, v["arrays"]))
+                  for k, v in lr.LAYOUTS.items()]
     for name, state, arrays in frameworks + [(n + " *(not tested here)*", s, a)
                                              for n, s, a in UNTESTED]:
         seen = {}

@@ -22,6 +22,8 @@ failure, not a skip.
 
 import importlib
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,6 +266,199 @@ def test_flax_fresh_weights_read_back(shape, cell):
     assert all(np.abs(params[f"h{g}"]["bias"]).min() > 0 for g in "ifgo")
     H, c, h, _ = lr.forward(X, lr.from_layout(params, "flax"), c0, h0)
     assert_same((H, c, h), flax_run(rnn, params, X, c0, h0), atol=1e-12)
+
+
+# --- Whole checkpoints: every layer and direction ------------------------------------------------
+# A stacked bidirectional LSTM is our forward run per layer and direction, the backward direction
+# on each sequence reversed within its length (docs/examples/bidirectional.py); each framework's
+# whole checkpoint is read one layer and direction at a time with from_layout(layer=, reverse=).
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "examples"))
+import bidirectional  # noqa: E402
+
+BIDIRECTIONAL_LENGTHS = np.array([6, 2, 5, 1])  # n = 6
+
+
+def torch_stack_run(lstm, X, lengths):
+    """torch.nn.LSTM on packed sequences: H (n, b, 2d), h_n, c_n (2 * layers, b, d)."""
+    torch = need("torch")
+    pack = torch.nn.utils.rnn
+    with torch.no_grad():
+        packed = pack.pack_padded_sequence(torch.from_numpy(X), torch.tensor(lengths),
+                                           enforce_sorted=False)
+        out, (h_n, c_n) = lstm(packed)
+        H, _ = pack.pad_packed_sequence(out, total_length=len(X))
+    return H.numpy(), h_n.numpy(), c_n.numpy()
+
+
+def assert_stack_same(ours, theirs, atol):
+    for name, a, b in zip(("H", "h_n", "c_n"), ours, theirs):
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol, err_msg=name)
+
+
+def test_pytorch_two_layer_bidirectional_state_dict_read_into_ours():
+    torch = need("torch")
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()  # biases nonzero
+    X = np.random.default_rng(1).standard_normal((6, 4, 3))
+    state_dict = {k: v.numpy() for k, v in lstm.state_dict().items()}
+    weights = bidirectional.from_state_dict(state_dict, layers=2)
+    ours = bidirectional.stack_forward(X, weights, BIDIRECTIONAL_LENGTHS)[:3]
+    assert_stack_same(ours, torch_stack_run(lstm, X, BIDIRECTIONAL_LENGTHS), atol=1e-12)
+
+
+def test_pytorch_two_layer_bidirectional_from_ours_loads_strictly():
+    torch = need("torch")
+    X, weights, _, *_ = bidirectional.make_problem(n=6, lengths=BIDIRECTIONAL_LENGTHS, seed=2)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    state_dict = bidirectional.to_state_dict(weights)
+    lstm.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()}, strict=True)
+    ours = bidirectional.stack_forward(X, weights, BIDIRECTIONAL_LENGTHS)[:3]
+    assert_stack_same(ours, torch_stack_run(lstm, X, BIDIRECTIONAL_LENGTHS), atol=1e-12)
+
+
+def onnx_bidirectional_model(dtype, lengths=True):
+    """One bidirectional LSTM node; its inputs W, R, B, initial states (and sequence_lens)."""
+    onnx = need("onnx")
+    helper, T = onnx.helper, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    names = ["X", "W", "R", "B", "sequence_lens" if lengths else "", "initial_h", "initial_c"]
+    node = helper.make_node("LSTM", names, ["Y", "Y_h", "Y_c"], hidden_size=3,
+                            direction="bidirectional")
+    inputs = [helper.make_tensor_value_info(k, T, None) for k in names if k]
+    if lengths:
+        inputs[4] = helper.make_tensor_value_info("sequence_lens", onnx.TensorProto.INT32, None)
+    outputs = [helper.make_tensor_value_info(k, T, None) for k in ("Y", "Y_h", "Y_c")]
+    model = helper.make_model(helper.make_graph([node], "bilstm", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 22)])
+    model.ir_version = 10
+    return model
+
+
+def onnx_bidirectional_run(runtime, params, X, c0, h0, lengths, dtype):
+    """``Y (n, 2, b, d), Y_h, Y_c (2, b, d)``; c0, h0 (2, b, d), one per direction."""
+    model = onnx_bidirectional_model(dtype, lengths is not None)
+    feeds = {"X": X, "initial_h": h0, "initial_c": c0, **params}
+    feeds = {k: np.asarray(v, dtype=dtype) for k, v in feeds.items()}
+    if lengths is not None:
+        feeds["sequence_lens"] = np.asarray(lengths, dtype=np.int32)
+    if runtime == "reference":
+        return need("onnx.reference").ReferenceEvaluator(model).run(None, feeds)
+    session = need("onnxruntime").InferenceSession(model.SerializeToString(),
+                                                    providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def ours_bidirectional(X, W_pair, c0, h0, lengths):
+    """Both directions as ONNX lays them out: Y (n, 2, b, d), Y_h, Y_c (2, b, d)."""
+    lengths = np.full(X.shape[1], len(X)) if lengths is None else lengths
+    H_f, c_f, h_f, _ = lr.forward(X, W_pair[0], c0[0], h0[0], lengths=lengths)
+    flip = bidirectional.reverse_within_lengths
+    H_r, c_r, h_r, _ = lr.forward(flip(X, lengths), W_pair[1], c0[1], h0[1], lengths=lengths)
+    return np.stack([H_f, flip(H_r, lengths)], axis=1), np.stack([h_f, h_r]), np.stack([c_f, c_r])
+
+
+def onnx_bidirectional_problem(dtype, seed=3, n=5, b=4, input_size=2, d=3):
+    rng = np.random.default_rng(seed)
+    params = {"W": rng.standard_normal((2, 4 * d, input_size)) / 2,
+              "R": rng.standard_normal((2, 4 * d, d)) / 2,
+              "B": rng.standard_normal((2, 8 * d))}  # both directions, both biases nonzero
+    X = rng.standard_normal((n, b, input_size))
+    c0, h0 = rng.standard_normal((2, 2, b, d))  # (directions, b, d)
+    return tuple({k: v.astype(dtype).astype(np.float64) for k, v in p.items()}
+                 if isinstance(p, dict) else p.astype(dtype).astype(np.float64)
+                 for p in (params, X, c0, h0))
+
+
+def assert_bidirectional_same(ours, theirs, atol):
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, theirs):
+        np.testing.assert_allclose(np.asarray(b), a, rtol=0, atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("runtime, dtype, atol, lengths", [
+    ("onnxruntime", np.float32, 1e-5, BIDIRECTIONAL_LENGTHS[:4] - 1),  # 5, 1, 4, 0: one empty
+    ("onnxruntime", np.float32, 1e-5, None),
+    ("reference", np.float64, 1e-12, None),  # it ignores sequence_lens: see below
+])
+def test_onnx_bidirectional_node_read_into_ours(runtime, dtype, atol, lengths):
+    params, X, c0, h0 = onnx_bidirectional_problem(dtype)
+    W_pair = [lr.from_layout(params, "onnx", reverse=reverse) for reverse in (False, True)]
+    ours = ours_bidirectional(X, W_pair, c0, h0, lengths)
+    theirs = onnx_bidirectional_run(runtime, params, X, c0, h0, lengths, dtype)
+    if lengths is not None and (lengths == 0).any():  # onnxruntime: Y_h, Y_c 0, not h0, c0
+        empty = lengths == 0
+        assert not any(np.asarray(state)[:, empty].any() for state in theirs[1:])
+        assert np.array_equal(ours[1][:, empty], h0[:, empty])
+        ours = (ours[0], *(np.where(empty[:, None], 0.0, s) for s in ours[1:]))
+    assert_bidirectional_same(ours, theirs, atol)
+
+
+def test_onnx_bidirectional_node_from_ours():
+    _, X, c0, h0 = onnx_bidirectional_problem(np.float32)
+    W_pair = [lr.init_weights(2, 3, rng=seed) for seed in (4, 5)]
+    for W in W_pair:
+        W[0] += np.linspace(-1, 1, 12)
+    W_pair = [W.astype(np.float32).astype(np.float64) for W in W_pair]
+    forward_params, backward_params = (lr.to_layout(W, "onnx") for W in W_pair)
+    params = {k: np.concatenate([forward_params[k], backward_params[k]]) for k in forward_params}
+    lengths = np.array([5, 3, 1, 4])
+    ours = ours_bidirectional(X, W_pair, c0, h0, lengths)
+    theirs = onnx_bidirectional_run("onnxruntime", params, X, c0, h0, lengths, np.float32)
+    assert_bidirectional_same(ours, theirs, atol=1e-5)
+
+
+def keras_bidirectional(input_size, d, **options):
+    keras = need("keras")
+    jax_x64()
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(
+        d, return_sequences=True, return_state=True, dtype="float64", **options))
+    layer.build((None, None, input_size))
+    return layer
+
+
+def keras_bidirectional_run(layer, X, c0, h0):
+    """Keras's [H_forward, H_backward] side by side, batch first; states [h_f, c_f, h_b, c_b]."""
+    H, h_f, c_f, h_b, c_b = layer(X.transpose(1, 0, 2),
+                                  initial_state=[h0[0], c0[0], h0[1], c0[1]])
+    return np.asarray(H).transpose(1, 0, 2), np.stack([h_f, h_b]), np.stack([c_f, c_b])
+
+
+def ours_keras_bidirectional(X, W_pair, c0, h0):
+    """Keras's backward sub-layer reads the whole time axis reversed: no lengths here."""
+    H_f, c_f, h_f, _ = lr.forward(X, W_pair[0], c0[0], h0[0])
+    H_r, c_r, h_r, _ = lr.forward(X[::-1], W_pair[1], c0[1], h0[1])
+    return np.concatenate([H_f, H_r[::-1]], axis=2), np.stack([h_f, h_r]), np.stack([c_f, c_r])
+
+
+@keras_warning
+def test_keras_bidirectional_sub_layers_read_into_ours():
+    need("keras").utils.set_random_seed(6)
+    layer = keras_bidirectional(3, 2, bias_initializer="random_normal")
+    W_pair = [lr.from_layout(dict(zip([w.name for w in sub.weights], sub.get_weights())), "keras")
+              for sub in (layer.forward_layer, layer.backward_layer)]
+    assert not np.array_equal(*W_pair)  # two sets of weights
+    _, X, c0, h0 = problem(5, 2, 3, 2, seed=6)
+    c0, h0 = np.stack([c0, -c0]), np.stack([h0, -h0])
+    theirs = keras_bidirectional_run(layer, X, c0, h0)
+    assert_stack_same(ours_keras_bidirectional(X, W_pair, c0, h0), theirs, atol=1e-6)
+
+
+def test_keras_bidirectional_sub_layers_from_ours():
+    layer = keras_bidirectional(3, 2)
+    W_pair = [problem(5, 2, 3, 2, seed=seed)[0] for seed in (7, 8)]
+    for sub, W in zip((layer.forward_layer, layer.backward_layer), W_pair):
+        sub.set_weights(list(lr.to_layout(W, "keras").values()))
+    _, X, c0, h0 = problem(5, 2, 3, 2, seed=9)
+    c0, h0 = np.stack([c0, -c0]), np.stack([h0, -h0])
+    theirs = keras_bidirectional_run(layer, X, c0, h0)
+    assert_stack_same(ours_keras_bidirectional(X, W_pair, c0, h0), theirs, atol=1e-6)
+
+
+def test_pytorch_packing_refuses_a_sequence_of_length_0():
+    """The conventions page says so: torch has no counterpart to our empty sequences."""
+    torch = need("torch")
+    with pytest.raises(RuntimeError, match="greater than 0"):
+        torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 1), torch.tensor([3, 0]),
+                                                enforce_sorted=False)
 
 
 # --- Padding rules: what each framework does at the padded steps of a shorter sequence ---------

@@ -5,7 +5,9 @@ with its own weights, and puts their outputs side by side, ``(n, b, 2d)``. The b
 reads each sequence *reversed within its own length*: a sequence of 3 steps padded to 5 is
 read as x_3, x_2, x_1, and the padding stays at the end, where ``lengths`` skips it. Stacking
 feeds one layer's outputs to the next as its inputs. This is ``torch.nn.LSTM(num_layers=2,
-bidirectional=True)`` on packed sequences; ``tests/test_torch.py`` proves the two equal.
+bidirectional=True)`` on packed sequences; ``tests/test_torch.py`` proves the two equal, and
+``tests/test_frameworks.py`` reads torch's whole state_dict into it and writes it back with
+:func:`to_state_dict` and :func:`from_state_dict`.
 
 Run ``python docs/examples/bidirectional.py``; ``main()`` returns the figures.
 """
@@ -25,6 +27,7 @@ def reverse_within_lengths(A, lengths):
     """Each sequence of ``A (n, b, ...)`` reversed in its first ``lengths[k]`` steps; the padded
     steps stay where they are. Its own inverse."""
     n, b = A.shape[:2]
+    lengths = np.asarray(lengths)  # (b,)  a list too
     t = np.arange(n)[:, None]  # (n, 1)
     source = np.where(t < lengths, lengths - 1 - t, t)  # (n, b)  the step each row comes from
     return A[source, np.arange(b)]
@@ -67,6 +70,23 @@ def stack_backward(dH, dh_n, dc_n, caches, lengths):
     return dH, dWs
 
 
+def to_state_dict(weights):
+    """``[(W_forward, W_backward), ...]`` as the state_dict of ``torch.nn.LSTM(...,
+    num_layers=len(weights), bidirectional=True)``: NumPy arrays under torch's names."""
+    state_dict = {}
+    for layer, pair in enumerate(weights):
+        for reverse, W in zip((False, True), pair):
+            state_dict.update(lr.to_layout(W, "pytorch", layer=layer, reverse=reverse))
+    return state_dict
+
+
+def from_state_dict(state_dict, layers):
+    """The inverse of :func:`to_state_dict`: each layer's ``(W_forward, W_backward)``."""
+    return [tuple(lr.from_layout(state_dict, "pytorch", layer=layer, reverse=reverse)
+                  for reverse in (False, True))
+            for layer in range(layers)]
+
+
 def make_problem(n=6, lengths=(6, 2, 4), input_size=3, hidden_size=4, layers=2, seed=0):
     """Random inputs (0 at padded steps), weights with nonzero biases, and loss weightings."""
     rng = np.random.default_rng(seed)
@@ -87,12 +107,13 @@ def make_problem(n=6, lengths=(6, 2, 4), input_size=3, hidden_size=4, layers=2, 
 
 
 def main(seed=0):
-    """Return ``{"alone_vs_batch", "gradient_error", "padding_difference"}``.
+    """Return ``{"alone_vs_batch", "gradient_error", "padding_difference", "state_dict"}``.
 
     ``alone_vs_batch``: max abs difference between the padded batch and each sequence run
     alone, unpadded. ``gradient_error``: the largest relative error (floor 1e-3) of dX and every
     dW against central differences of ``sum(H R) + sum(h_n Rh) + sum(c_n Rc)``.
     ``padding_difference``: max abs difference of the outputs with other numbers in the padding (0).
+    ``state_dict``: the weights written as torch's state_dict and read back, exactly (True).
     """
     X, weights, lengths, R, Rh, Rc = make_problem(seed=seed)
     H, h_n, c_n, caches = stack_forward(X, weights, lengths)
@@ -122,10 +143,15 @@ def main(seed=0):
 
             numeric = lr.numerical_gradient(loss_of, pair[direction], 1e-5)
             errors.append(lr.relative_error(dWs[layer][direction], numeric, floor=1e-3).max())
+    back = from_state_dict(to_state_dict(weights), len(weights))
+    same = all(np.array_equal(a, b) for pair, pair_back in zip(weights, back)
+               for a, b in zip(pair, pair_back))
     return {"alone_vs_batch": float(alone), "gradient_error": float(max(errors)),
-            "padding_difference": float(padding)}
+            "padding_difference": float(padding), "state_dict": same}
 
 
 if __name__ == "__main__":
     for name, value in main().items():
-        print(f"{name}: {value:.2e}")
+        print(f"{name}: {value:.2e}" if isinstance(value, float) else f"{name}: {value}")
+    X, weights, lengths, *_ = make_problem()
+    print("state_dict keys:", ", ".join(to_state_dict(weights)))
