@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from problems import problem
 
 import lstm_reference as lr
 
@@ -52,14 +53,6 @@ def jax_x64():
     need("jax").config.update("jax_enable_x64", True)
 
 
-def problem(n, b, input_size, d, seed=0):
-    """Our W with every bias entry nonzero, inputs, initial states; and our outputs."""
-    rng = np.random.default_rng(seed)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X = rng.standard_normal((n, b, input_size))  # (n, b, input_size)
-    c0, h0 = rng.standard_normal((2, b, d))
-    return W, X, c0, h0
 
 
 def assert_same(ours, theirs, atol):
@@ -81,7 +74,7 @@ def torch_run(lstm, X, c0, h0):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_pytorch_state_dict_from_ours(shape):
     torch = need("torch")
-    W, X, c0, h0 = problem(*shape)
+    X, W, c0, h0, *_ = problem(*shape)
     lstm = torch.nn.LSTM(shape[2], shape[3]).double()
     state = {k: torch.from_numpy(v) for k, v in lr.to_layout(W, "pytorch").items()}
     lstm.load_state_dict(state, strict=True)
@@ -94,7 +87,7 @@ def test_pytorch_fresh_weights_read_back(shape):
     torch = need("torch")
     torch.manual_seed(sum(shape))
     lstm = torch.nn.LSTM(shape[2], shape[3]).double()  # both biases uniform, nonzero
-    _, X, c0, h0 = problem(*shape)
+    X, _, c0, h0, *_ = problem(*shape)
     W = lr.from_layout({k: v.numpy() for k, v in lstm.state_dict().items()}, "pytorch")
     H, c, h, _ = lr.forward(X, W, c0, h0)
     assert_same((H, c, h), torch_run(lstm, X, c0, h0), atol=1e-12)
@@ -123,7 +116,7 @@ def keras_run(layer, X, c0, h0):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_keras_from_ours(shape):
-    W, X, c0, h0 = problem(*shape)
+    X, W, c0, h0, *_ = problem(*shape)
     layer = keras_layer(shape[2], shape[3])
     params = lr.to_layout(W, "keras")
     assert [w.name for w in layer.weights] == list(params)  # the order of get_weights()
@@ -139,7 +132,7 @@ def test_keras_fresh_weights_read_back(shape):
     layer = keras_layer(shape[2], shape[3], bias_initializer="random_normal")
     names = [w.name for w in layer.weights]
     W = lr.from_layout(dict(zip(names, layer.get_weights())), "keras")
-    _, X, c0, h0 = problem(*shape)
+    X, _, c0, h0, *_ = problem(*shape)
     H, c, h, _ = lr.forward(X, W, c0, h0)
     assert_same((H, c, h), keras_run(layer, X, c0, h0), atol=1e-6)
 
@@ -209,7 +202,7 @@ ONNX_RUNTIMES = [("reference", np.float64, 1e-12), ("onnxruntime", np.float32, 1
 @pytest.mark.parametrize("runtime, dtype, atol", ONNX_RUNTIMES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_onnx_from_ours(shape, runtime, dtype, atol):
-    W, X, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape))
+    X, W, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape)[:4])
     H, c, h, _ = lr.forward(X, W, c0, h0)
     theirs = onnx_run(runtime, lr.to_layout(W, "onnx"), X, c0, h0, dtype)
     assert_same((H, c, h), theirs, atol=atol)
@@ -224,7 +217,7 @@ def test_onnx_weights_in_its_layout_read_back(shape, runtime, dtype, atol):
               "R": rng.standard_normal((1, 4 * d, d)) / 2,
               "B": rng.standard_normal((1, 8 * d))}  # Wb and Rb both nonzero
     params = {k: v.astype(dtype).astype(np.float64) for k, v in params.items()}
-    _, X, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape))
+    X, _, c0, h0 = (a.astype(dtype).astype(np.float64) for a in problem(*shape)[:4])
     H, c, h, _ = lr.forward(X, lr.from_layout(params, "onnx"), c0, h0)
     assert_same((H, c, h), onnx_run(runtime, params, X, c0, h0, dtype), atol=atol)
 
@@ -250,7 +243,7 @@ def flax_run(rnn, params, X, c0, h0):
 @pytest.mark.parametrize("cell", FLAX_CELLS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_flax_from_ours(shape, cell):
-    W, X, c0, h0 = problem(*shape)
+    X, W, c0, h0, *_ = problem(*shape)
     rnn = flax_rnn(cell, shape[3])
     H, c, h, _ = lr.forward(X, W, c0, h0)
     assert_same((H, c, h), flax_run(rnn, lr.to_layout(W, "flax"), X, c0, h0), atol=1e-12)
@@ -261,7 +254,7 @@ def test_flax_from_ours(shape, cell):
 def test_flax_fresh_weights_read_back(shape, cell):
     jax = need("jax")
     rnn = flax_rnn(cell, shape[3], bias_init=need("flax.linen").initializers.normal(1.0))
-    _, X, c0, h0 = problem(*shape)
+    X, _, c0, h0, *_ = problem(*shape)
     params = rnn.init(jax.random.key(sum(shape)), X, initial_carry=(c0, h0))["params"]["cell"]
     assert all(np.abs(params[f"h{g}"]["bias"]).min() > 0 for g in "ifgo")
     H, c, h, _ = lr.forward(X, lr.from_layout(params, "flax"), c0, h0)
@@ -436,7 +429,7 @@ def test_keras_bidirectional_sub_layers_read_into_ours():
     W_pair = [lr.from_layout(dict(zip([w.name for w in sub.weights], sub.get_weights())), "keras")
               for sub in (layer.forward_layer, layer.backward_layer)]
     assert not np.array_equal(*W_pair)  # two sets of weights
-    _, X, c0, h0 = problem(5, 2, 3, 2, seed=6)
+    X, _, c0, h0, *_ = problem(5, 2, 3, 2, seed=6)
     c0, h0 = np.stack([c0, -c0]), np.stack([h0, -h0])
     theirs = keras_bidirectional_run(layer, X, c0, h0)
     assert_stack_same(ours_keras_bidirectional(X, W_pair, c0, h0), theirs, atol=1e-6)
@@ -444,10 +437,10 @@ def test_keras_bidirectional_sub_layers_read_into_ours():
 
 def test_keras_bidirectional_sub_layers_from_ours():
     layer = keras_bidirectional(3, 2)
-    W_pair = [problem(5, 2, 3, 2, seed=seed)[0] for seed in (7, 8)]
+    W_pair = [problem(5, 2, 3, 2, seed=seed).W for seed in (7, 8)]
     for sub, W in zip((layer.forward_layer, layer.backward_layer), W_pair):
         sub.set_weights(list(lr.to_layout(W, "keras").values()))
-    _, X, c0, h0 = problem(5, 2, 3, 2, seed=9)
+    X, _, c0, h0, *_ = problem(5, 2, 3, 2, seed=9)
     c0, h0 = np.stack([c0, -c0]), np.stack([h0, -h0])
     theirs = keras_bidirectional_run(layer, X, c0, h0)
     assert_stack_same(ours_keras_bidirectional(X, W_pair, c0, h0), theirs, atol=1e-6)
@@ -469,7 +462,7 @@ PAD_N, PAD_LENGTHS = 4, np.array([4, 2])
 
 
 def padded_problem(dtype=np.float64):
-    W, X, _, _ = problem(PAD_N, 2, 3, 2, seed=5)
+    X, W, *_ = problem(PAD_N, 2, 3, 2, seed=5)
     X = X.astype(dtype).astype(np.float64)
     return W.astype(dtype).astype(np.float64), X, lr.forward(X, W, lengths=PAD_LENGTHS)
 

@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from problems import problem
 from strategies import sizes
 
 import lstm_reference as lr
@@ -66,13 +67,6 @@ STEPS = {"pytorch": pytorch_step, "keras": keras_step, "onnx": onnx_step, "flax"
          "tensorflow1": tensorflow1_step}
 
 
-def problem(n, b, input_size, d, seed):
-    rng = np.random.default_rng(seed)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X = rng.standard_normal((n, b, input_size))
-    c0, h0 = rng.standard_normal((2, b, d))
-    return W, X, c0, h0
 
 
 def run(step, params, X, c, h):
@@ -107,7 +101,7 @@ def assert_close(ours, theirs, atol=1e-13):
 @given(sizes)
 def test_to_layout_computes_what_we_compute(framework, args):
     n, b, input_size, d, seed = args
-    W, X, c0, h0 = problem(n, b, input_size, d, seed)
+    X, W, c0, h0, *_ = problem(n, b, input_size, d, seed)
     params = lr.to_layout(W, framework, **OPTIONS.get(framework, {}))
     assert_close(lr.forward(X, W, c0, h0)[:3], run(STEPS[framework], params, X, c0, h0))
 
@@ -117,7 +111,7 @@ def test_to_layout_computes_what_we_compute(framework, args):
 @given(sizes)
 def test_from_layout_computes_what_the_framework_computes(framework, args):
     n, b, input_size, d, seed = args
-    _, X, c0, h0 = problem(n, b, input_size, d, seed)
+    X, _, c0, h0, *_ = problem(n, b, input_size, d, seed)
     params = random_params(framework, input_size, d, np.random.default_rng(seed))
     W = lr.from_layout(params, framework, **OPTIONS.get(framework, {}))
     assert_close(lr.forward(X, W, c0, h0)[:3], run(STEPS[framework], params, X, c0, h0))
@@ -126,7 +120,7 @@ def test_from_layout_computes_what_the_framework_computes(framework, args):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_round_trip_is_exact_and_keeps_the_dtype(framework, dtype):
-    W = problem(1, 1, 3, 2, seed=1)[0].astype(dtype)
+    W = problem(1, 1, 3, 2, seed=1).W.astype(dtype)
     W[0] = np.round(W[0] * 4) / 4  # f bias -/+ forget_bias exact in float32 too
     before = W.copy()
     params = lr.to_layout(W, framework, **OPTIONS.get(framework, {}))
@@ -154,7 +148,7 @@ def test_names_shapes_and_order_as_the_issue_states():
 
 
 def test_second_bias_is_zeros_and_is_summed_back():
-    W = problem(1, 1, 3, 2, seed=2)[0]
+    W = problem(1, 1, 3, 2, seed=2).W
     torch_params, onnx_params = lr.to_layout(W, "pytorch"), lr.to_layout(W, "onnx")
     assert not torch_params["bias_hh_l0"].any() and not onnx_params["B"][0, 8:].any()
     torch_params["bias_hh_l0"] = np.arange(8.0)
@@ -163,7 +157,7 @@ def test_second_bias_is_zeros_and_is_summed_back():
 
 
 def test_pytorch_wrappers_are_the_table():
-    W = problem(1, 1, 4, 3, seed=3)[0]
+    W = problem(1, 1, 4, 3, seed=3).W
     table = lr.to_layout(W, "pytorch")
     for a, b in zip(lr.to_pytorch_layout(W), table.values()):
         assert np.array_equal(a, b)
@@ -183,7 +177,7 @@ def test_every_framework_holds_every_number_once(framework):
 
 
 def test_find_gate_order_finds_every_order():
-    W, X, c0, h0 = problem(3, 2, 3, 2, seed=4)
+    X, W, c0, h0, *_ = problem(3, 2, 3, 2, seed=4)
     H = lr.forward(X, W, c0, h0)[0]
     blocks = dict(zip("ifog", np.split(W, 4, axis=1)))
     for order in map("".join, itertools.permutations("ifog")):
@@ -192,7 +186,7 @@ def test_find_gate_order_finds_every_order():
 
 
 def test_find_gate_order_none_when_nothing_fits_and_float32_outputs():
-    W, X, c0, h0 = problem(3, 2, 3, 2, seed=5)
+    X, W, c0, h0, *_ = problem(3, 2, 3, 2, seed=5)
     H = lr.forward(X, W, c0, h0)[0]
     assert lr.find_gate_order(W, X, H + 0.01, c0, h0) is None
     assert lr.find_gate_order(W, X, H, h0, c0) is None  # the states swapped: (h, c) for (c, h)
@@ -200,7 +194,7 @@ def test_find_gate_order_none_when_nothing_fits_and_float32_outputs():
 
 
 def test_find_gate_order_rejects_a_wrong_H():
-    W, X, c0, h0 = problem(3, 2, 3, 2, seed=6)
+    X, W, c0, h0, *_ = problem(3, 2, 3, 2, seed=6)
     with pytest.raises(ValueError, match=r"H must have shape .*\(3, 2, 2\); got \(2, 3, 2\)"):
         lr.find_gate_order(W, X, np.zeros((2, 3, 2)))
 
@@ -421,7 +415,7 @@ def test_tensorflow1_needs_forget_bias_and_folds_it_into_the_f_bias():
 
 
 def test_find_gate_order_compares_only_each_sequences_own_steps():
-    W, X, c0, h0 = problem(5, 3, 3, 2, seed=8)
+    X, W, c0, h0, *_ = problem(5, 3, 3, 2, seed=8)
     lengths = np.array([5, 0, 2])
     H = lr.forward(X, W, c0, h0, lengths=lengths)[0]
     H_keras = H.copy()  # Keras repeats the last output at padded steps

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from problems import problem
 
 import lstm_reference as lr
 
@@ -24,20 +25,13 @@ def padded_problems(draw):
     return n, b, input_size, d, np.array(lengths), draw(st.integers(0, 2**16))
 
 
-def problem(n, b, input_size, d, seed):
-    rng = np.random.default_rng(seed)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X = rng.standard_normal((n, b, input_size))
-    c0, h0, dc, dh = rng.standard_normal((4, b, d))
-    return X, W, c0, h0, dc, dh, rng.standard_normal((n, b, d))
 
 
 @settings(max_examples=60, deadline=None)
 @given(padded_problems())
 def test_each_sequence_of_a_padded_batch_is_as_if_run_alone(args):
     n, b, input_size, d, lengths, seed = args
-    X, W, c0, h0, dc, dh, dH = problem(n, b, input_size, d, seed)
+    X, W, c0, h0, dH, dc, dh = problem(n, b, input_size, d, seed)
     H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
     dW_sum = np.zeros_like(W)
@@ -66,7 +60,7 @@ def test_gradients_with_lengths_match_central_differences(args):
 
 
 def test_padding_and_padded_gradients_change_nothing():
-    X, W, c0, h0, dc, dh, dH = problem(5, 3, 2, 4, seed=1)
+    X, W, c0, h0, dH, dc, dh = problem(5, 3, 2, 4, seed=1)
     lengths = np.array([5, 2, 3])
     padded = np.arange(5)[:, None] >= lengths  # (n, b)
     results = []
@@ -80,7 +74,7 @@ def test_padding_and_padded_gradients_change_nothing():
 
 
 def test_full_lengths_are_the_call_without_lengths_bit_for_bit():
-    X, W, c0, h0, dc, dh, dH = problem(4, 3, 2, 5, seed=2)
+    X, W, c0, h0, dH, dc, dh = problem(4, 3, 2, 5, seed=2)
     plain = lr.forward(X, W, c0, h0)
     full = lr.forward(X, W, c0, h0, lengths=[4, 4, 4])
     for a, b in zip(plain[:3], full[:3]):
@@ -90,7 +84,7 @@ def test_full_lengths_are_the_call_without_lengths_bit_for_bit():
 
 
 def test_chunks_with_lengths_equal_one_call():
-    X, W, c0, h0, dc, dh, dH = problem(8, 4, 3, 5, seed=3)
+    X, W, c0, h0, dH, dc, dh = problem(8, 4, 3, 5, seed=3)
     lengths, split = np.array([8, 4, 6, 5]), 3  # every sequence runs past the split
     H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
@@ -107,7 +101,7 @@ def test_chunks_with_lengths_equal_one_call():
 
 
 def test_a_sequence_of_no_step_outputs_zeros_and_keeps_its_initial_state():
-    X, W, c0, h0, dc, dh, dH = problem(4, 3, 2, 5, seed=5)
+    X, W, c0, h0, dH, dc, dh = problem(4, 3, 2, 5, seed=5)
     lengths = np.array([4, 0, 2])
     H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
@@ -124,7 +118,7 @@ def test_a_sequence_of_no_step_outputs_zeros_and_keeps_its_initial_state():
 
 
 def test_a_batch_of_empty_sequences():
-    X, W, c0, h0, dc, dh, dH = problem(3, 2, 2, 4, seed=6)
+    X, W, c0, h0, dH, dc, dh = problem(3, 2, 2, 4, seed=6)
     H, c, h, cache = lr.forward(X, W, c0, h0, lengths=[0, 0])
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
     assert H.shape == (3, 2, 4) and not H.any() and not dX.any() and not dW.any()
@@ -147,7 +141,7 @@ def test_chunks_with_lengths_clipped_to_each_chunk_equal_one_call(args):
     """Chunk [start, stop) runs each sequence for clip(lengths - start, 0, stop - start) steps:
     a sequence that ended before the chunk runs no step and carries its state through."""
     n, b, lengths, bounds, seed = args
-    X, W, c0, h0, dc, dh, dH = problem(n, b, 3, 4, seed)
+    X, W, c0, h0, dH, dc, dh = problem(n, b, 3, 4, seed)
     H, c, h, cache = lr.forward(X, W, c0, h0, lengths=lengths)
     dX, dW, dc0, dh0 = lr.backward(dH, cache, dc, dh)
     states, caches, Hs = [(c0, h0)], [], []

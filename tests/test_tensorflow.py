@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 import pytest
+from problems import problem
 
 import lstm_reference as lr
 
@@ -35,14 +36,6 @@ def need_tf():
     return pytest.importorskip("tensorflow")
 
 
-def problem(n, b, input_size, d, seed=0, dtype=np.float64):
-    """Our W with every bias entry nonzero, inputs, initial states, rounded to ``dtype``."""
-    rng = np.random.default_rng(seed)
-    W = lr.init_weights(input_size, d, rng=rng)
-    W[0] += rng.standard_normal(4 * d)
-    X = rng.standard_normal((n, b, input_size))
-    c0, h0 = rng.standard_normal((2, b, d))
-    return tuple(a.astype(dtype).astype(np.float64) for a in (W, X, c0, h0))
 
 
 def assert_same(ours, theirs, atol):
@@ -78,7 +71,7 @@ def tf1_run(cell, X, c0, h0):
 @pytest.mark.parametrize("name", CELLS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_tf1_cell_from_ours(shape, name, forget_bias):
-    W, X, c0, h0 = problem(*shape)
+    X, W, c0, h0, *_ = problem(*shape)
     cell = tf1_cell(name, shape[2], shape[3], forget_bias)
     cell.set_weights(list(lr.to_layout(W, "tensorflow1", forget_bias=forget_bias).values()))
     assert_same(lr.forward(X, W, c0, h0)[:3], tf1_run(cell, X, c0, h0), atol=1e-12)
@@ -94,7 +87,7 @@ def test_tf1_cell_weights_read_back(shape, name, forget_bias):
     kernel, _ = cell.get_weights()  # as TensorFlow initialized it; its bias starts at 0
     bias = np.random.default_rng(sum(shape)).standard_normal(4 * shape[3])
     cell.set_weights([kernel, bias])
-    _, X, c0, h0 = problem(*shape)
+    X, _, c0, h0, *_ = problem(*shape)
     W = lr.from_layout({"kernel": kernel, "bias": bias}, "tensorflow1", forget_bias=forget_bias)
     assert_same(lr.forward(X, W, c0, h0)[:3], tf1_run(cell, X, c0, h0), atol=1e-12)
 
@@ -123,7 +116,7 @@ NO_CLIP = {"cell_clip": -1.0, "use_peephole": False}  # the op clips c to +-3 by
 @pytest.mark.parametrize("forget_bias", FORGET_BIASES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_lstm_block_cell_from_ours(shape, forget_bias):
-    W, X, c0, h0 = problem(*shape, dtype=np.float32)
+    X, W, c0, h0, *_ = problem(*shape, dtype=np.float32)
     W_tf = lr.to_layout(W, "tensorflow1", forget_bias=forget_bias)
     assert_same(lr.forward(X, W, c0, h0)[:3], block_run(W_tf, X, c0, h0, forget_bias, **NO_CLIP),
                 atol=1e-5)
@@ -137,14 +130,14 @@ def test_lstm_block_cell_weights_read_back(shape, forget_bias):
     W_tf = {"kernel": rng.standard_normal((input_size + d, 4 * d)) / 2,
             "bias": rng.standard_normal(4 * d)}
     W_tf = {k: v.astype(np.float32).astype(np.float64) for k, v in W_tf.items()}
-    _, X, c0, h0 = problem(*shape, dtype=np.float32)
+    X, _, c0, h0, *_ = problem(*shape, dtype=np.float32)
     W = lr.from_layout(W_tf, "tensorflow1", forget_bias=forget_bias)
     assert_same(lr.forward(X, W, c0, h0)[:3], block_run(W_tf, X, c0, h0, forget_bias, **NO_CLIP),
                 atol=1e-5)
 
 
 def test_lstm_block_cell_clips_the_cell_state_to_3_by_default():
-    W, X, c0, h0 = problem(6, 2, 3, 2, seed=3, dtype=np.float32)
+    X, W, c0, h0, *_ = problem(6, 2, 3, 2, seed=3, dtype=np.float32)
     W[0, 2:4] = 8.0  # f near 1: c accumulates past 3
     W_tf = lr.to_layout(W, "tensorflow1", forget_bias=1.0)
     H, c, h, _ = lr.forward(X, W, 4 * c0, h0)
@@ -168,8 +161,8 @@ def test_bidirectional_dynamic_rnn_keeps_the_initial_state_of_an_empty_sequence(
     tf = need_tf()
     n, b, input_size, d = 5, 4, 3, 2
     lengths = np.array([5, 0, 2, 0])
-    W_f, X, c0, h0 = problem(n, b, input_size, d)
-    W_b, _, c0_b, h0_b = problem(n, b, input_size, d, seed=2)
+    X, W_f, c0, h0, *_ = problem(n, b, input_size, d)
+    _, W_b, c0_b, h0_b, *_ = problem(n, b, input_size, d, seed=2)
     cells = [tf1_cell("LSTMCell", input_size, d, 1.0) for _ in range(2)]
     for cell, W in zip(cells, (W_f, W_b)):
         cell.set_weights(list(lr.to_layout(W, "tensorflow1", forget_bias=1.0).values()))
