@@ -2467,20 +2467,30 @@ def _save_model(model, path):
 
 def _write_model(file, header, arrays):
     """The length of ``header``, ``header`` and each array's bytes, little-endian."""
-    file.write(len(header).to_bytes(8, "little"))
-    file.write(header)
+    _write_all(file, len(header).to_bytes(8, "little"))
+    _write_all(file, header)
     for array in arrays:
         little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-        file.write(memoryview(little.reshape(-1).view(np.uint8)))  # its bytes, as they are
+        _write_all(file, little.reshape(-1).view(np.uint8))  # its bytes, as they are
+
+
+def _write_all(file, data):
+    """Every byte of ``data``: a raw file or a socket may write fewer than it is given."""
+    view = memoryview(data).cast("B")
+    while view:
+        count = file.write(view)
+        if not count:  # 0, or None from a non-blocking file that would block
+            raise OSError(errno.EAGAIN, f"the file took no more bytes, {len(view)} left unwritten")
+        view = view[count:]
 
 
 def _write_atomically(path, header, arrays):
     """``_write_model`` to a private temporary file beside ``path``, renamed over it once it is
     complete and on disk; the temporary file is removed if anything fails."""
-    path = os.path.realpath(os.fsdecode(path))  # through a link: the file it points to
+    path = _target(os.fsdecode(path))  # through a link: the file it points to
     replaced = _replaced(path)  # os.stat_result, or None for a new file
-    folder, name = os.path.split(path)
-    temp = os.path.join(folder, f".{name}.{secrets.token_hex(8)}.tmp")
+    folder = os.path.dirname(path) or "."
+    temp = os.path.join(folder, f".lstm-{secrets.token_hex(8)}.tmp")  # short, whatever the name
     # new (O_EXCL) and private (0o600) while the weights are written
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
@@ -2501,25 +2511,42 @@ def _write_atomically(path, header, arrays):
         raise
 
 
+def _target(path):
+    """The file that ``open(path, "wb")`` would write: ``path`` through its chain of symbolic
+    links, or the OSError ``open`` would raise for a path that cannot name a file (a trailing
+    slash, a missing or non-folder parent). Only the final links are followed, as open does:
+    os.path.realpath would also cancel ``missing/..`` without looking."""
+    for _ in range(40):  # the kernel's own limit on links followed
+        name = os.path.basename(path)
+        if path == "":
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        if name == "":  # a trailing slash: open refuses it as a folder, existing or not
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        folder = os.path.dirname(path) or "."
+        if not stat.S_ISDIR(os.stat(folder).st_mode):  # ENOENT, ENOTDIR from the kernel
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+        if name in (".", ".."):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not os.path.islink(path):
+            return path
+        path = os.path.join(folder, os.readlink(path))
+    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+
+
 def _replaced(path):
-    """The ``os.stat`` of the file at ``path``, None if there is none; an OSError if
-    ``open(path, "wb")`` would refuse it (write-protected, a folder), a ValueError if it is
-    not a regular file (a device, a pipe), which renaming over would destroy."""
-    try:  # open for writing without truncating, and without waiting for a pipe's reader
-        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    """The ``os.stat`` of the file at ``path``, None if there is none; a ValueError if it is
+    not a regular file (a device, a pipe), which renaming over would destroy, before anything
+    opens it; an OSError if ``open(path, "wb")`` would refuse it (write-protected, a folder)."""
+    try:
+        status = os.stat(path)
     except FileNotFoundError:
         return None
-    except OSError as error:
-        if error.errno != errno.ENXIO:  # ENXIO: a pipe nobody reads, refused below
-            raise
-        fd = None
-    try:
-        status = os.stat(path) if fd is None else os.fstat(fd)
-    finally:
-        if fd is not None:
-            os.close(fd)
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     if not stat.S_ISREG(status.st_mode):
         raise ValueError(f"{path} is not a regular file: LSTM.save replaces files only")
+    flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    os.close(os.open(path, flags))  # open for writing, without truncating: permission to write
     return status
 
 
@@ -2581,14 +2608,17 @@ def _read_model_file(file):
     dtype, sizes, shapes = _check_header(header, size - 8 - length)
     params = {}
     for name in sorted(shapes, key=lambda name: header[name]["data_offsets"][0]):  # file order
-        array = np.empty(shapes[name], dtype=dtype)  # the model's own memory, and only it
+        try:
+            array = np.empty(shapes[name], dtype=dtype)  # the model's own memory, and only it
+        except MemoryError as error:  # an address-space limit _fits could not see
+            raise ValueError(f"its tensor {name!r} does not fit in memory") from error
         _read_exactly(file, array.nbytes, f"tensor {name!r}",
                       into=memoryview(array.reshape(-1).view(np.uint8)))
         _check_finite(name, array)
         if not array.dtype.isnative:  # a big-endian machine: swapped in place, no copy
             array = array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
         params[name] = array
-    if file.read(1):  # the file grew while we read it
+    if file.readinto(bytearray(1)):  # the file grew while we read it
         raise ValueError("it holds more bytes than its header accounts for")
     return sizes, {name: params[name] for name in shapes}  # in get_params' order
 
@@ -2602,9 +2632,12 @@ def _data_size(file):
         fileno = None  # an in-memory file (io.BytesIO)
     if fileno is not None and not stat.S_ISREG(os.fstat(fileno).st_mode):
         raise ValueError("it is not a regular file")
-    start = file.tell()
-    end = file.seek(0, os.SEEK_END)
-    file.seek(start)
+    try:
+        start = file.tell()
+        end = os.fstat(fileno).st_size if fileno is not None else file.seek(0, os.SEEK_END)
+        file.seek(start)
+    except OSError as error:  # a file whose size cannot be found (under /proc, say)
+        raise ValueError(f"its size cannot be found ({error})") from error
     return max(0, end - start)
 
 
@@ -2635,10 +2668,11 @@ def _parse_header(text):
         return int(digits)
 
     def distinct(pairs):  # a dict would keep only the last of two equal keys
-        result = dict(pairs)
-        if len(result) != len(pairs):
-            twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
-            raise ValueError(f"its header holds a key twice: {twice[:80]!r}")
+        result = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"its header holds a key twice: {key[:80]!r}")
+            result[key] = value
         return result
 
     try:

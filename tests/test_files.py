@@ -589,3 +589,98 @@ def test_a_changed_or_cut_file_loads_or_is_a_value_error(changes, cut):
         assert re.search(FOREIGN, str(error))
     else:  # only the numbers, the metadata or the header's spaces changed
         assert all(np.isfinite(v).all() for v in model.params.values())
+
+
+# --- Found by an adversarial review of the reader and writer --------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["new.st/", "new.st/.", "missing/../new.st", "afile/../new.st"])
+def test_save_refuses_the_paths_open_refuses(tmp_path, tail):
+    (tmp_path / "afile").write_bytes(b"")
+    path = str(tmp_path) + "/" + tail
+    with pytest.raises(OSError) as opened:
+        open(path, "wb")
+    with pytest.raises(type(opened.value)):
+        random_model().save(path)
+    assert files_in(tmp_path) == ["afile"]
+
+
+def test_save_takes_a_file_name_as_long_as_open_does(tmp_path):
+    path = tmp_path / ("n" * 240)
+    random_model().save(path)
+    assert lr.LSTM.load(path).params["W_xi"].shape == (3, 4)
+
+
+class Trickle(io.RawIOBase):
+    """A raw file that takes at most 7 bytes a call, as a pipe or a socket may."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        taken = bytes(memoryview(b).cast("B")[:7])
+        self.data += taken
+        return len(taken)
+
+
+def test_save_to_a_file_that_takes_few_bytes_at_a_time_writes_them_all():
+    model, trickle, whole = random_model(), Trickle(), io.BytesIO()
+    model.save(trickle)
+    model.save(whole)
+    assert bytes(trickle.data) == whole.getvalue()
+
+
+def test_save_to_a_file_that_takes_nothing_is_an_error():
+    class Full(Trickle):
+        def write(self, b):
+            return None  # a non-blocking file that would block
+
+    with pytest.raises(OSError, match="left unwritten"):
+        random_model().save(Full())
+
+
+def test_a_header_with_a_key_twice_is_refused_naming_it():
+    body = ",".join([f'"{i:x}":0' for i in range(5000)] + ['"0":0'])
+    text = ("{" + body + "}").encode()
+    with pytest.raises(ValueError, match="a key twice: '0'"):
+        lr.LSTM.load(io.BytesIO(len(text).to_bytes(8, "little") + text))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="no /proc on this system")
+def test_a_file_whose_size_cannot_be_found_is_refused():
+    with pytest.raises(ValueError, match="not an LSTM model file"):
+        lr.LSTM.load("/proc/self/status")
+
+
+def test_load_needs_only_readinto_seek_and_tell():
+    buffer = io.BytesIO()
+    model = random_model()
+    model.save(buffer)
+
+    class Minimal:
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def readinto(self, b):
+            return self.inner.readinto(b)
+
+        def seek(self, *args):
+            return self.inner.seek(*args)
+
+        def tell(self):
+            return self.inner.tell()
+
+    loaded = lr.LSTM.load(Minimal(buffer.getvalue()))
+    assert np.array_equal(loaded.params["W_hf"], model.params["W_hf"])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_save_over_a_pipe_does_not_open_it(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="not a regular file"):
+        random_model().save(pipe)  # opening it for writing would block or wake a reader
+    assert files_in(tmp_path) == ["pipe"]
