@@ -36,6 +36,18 @@ def write_tables(directory):
             path.write_text(text, encoding="utf-8")  # unchanged: Sphinx rebuilds nothing
 
 
+def forget_stale_plots(build):
+    """Delete this page's plots under ``build`` that are older than the record.
+
+    The plot directive re-draws a figure only when the page's source is newer than it; the
+    record is data the page's code reads, so a new record would leave the old plots in place.
+    """
+    record = summary.RECORD.stat().st_mtime
+    for png in Path(build).rglob("performance-*.png"):
+        if png.stat().st_mtime < record:
+            png.unlink()
+
+
 def substitutions():
     return summary.substitutions(run())
 
@@ -84,6 +96,7 @@ def plot_roofline():
                 continue
             ax.plot(sizes, [r.gflops(r.sizes[k], dtype, name) for k in sizes],
                     f"-{MARKERS[name]}", color=f"C{j}", ms=5, lw=1.2, label=summary.NAMES[name])
-        ax.set_ylim(top=peak * 2)
+        highest = max(r.gflops(r.sizes[k], dtype, name) for k in sizes for name in r.names)
+        ax.set_ylim(top=2 * max(peak, highest))
     axes[0].legend(fontsize="small", loc="lower right")
     fig.tight_layout()

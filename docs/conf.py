@@ -35,6 +35,7 @@ _layouts_table.write(ROOT / "docs" / "_build" / "generated" / "layouts.md")
 import _performance  # noqa: E402
 
 _performance.write_tables(ROOT / "docs" / "_build" / "generated")
+_performance.forget_stale_plots(ROOT / "docs" / "_build")
 
 # -- Project ------------------------------------------------------------------------------------
 
