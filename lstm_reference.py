@@ -1524,24 +1524,38 @@ class LSTM:
 # --- Conversions ----------------------------------------------------------------------------------
 # Every framework stores the numbers of our W (b, W_x, W_h, gate by gate), cut up and ordered
 # its own way. LAYOUTS writes each way down once, as a table; to_layout and from_layout only
-# read it, and the docs' conversions page renders it. Each framework has the order of the state
-# it takes ("state", for the docs) and one row per stored array ("arrays"):
-#
-#   name        the framework's name for it ("ii/kernel" is params["ii"]["kernel"]); PyTorch's
-#               names are those of layer 0, forward: weight_ih_l1_reverse is layer 1, backward
-#   holds       "W_x" (input weights), "W_h" (recurrent weights), "W_x; W_h" (the two stacked,
-#               input rows first) or "b" (the bias); "b, b" is two biases side by side in one
-#               array (ONNX's B)
-#   gates       the gate blocks it holds, in its order, in our letters: g is the candidate
-#               (Keras and ONNX call it c, TensorFlow 1 j)
-#   transposed  True where the framework computes W @ x: each gate unit is a row
-#   shape       I = input_size, d = hidden_size, D = ONNX's num_directions (to_layout writes 1;
-#               from_layout reads 1 or 2)
-#
-# A bias stored twice (PyTorch, ONNX) is written whole into its first copy and as zeros into the
-# second; reading sums the copies, as the framework does when it computes. TensorFlow 1 adds
-# forget_bias to f at run time, so the bias it stores is ours less forget_bias on f.
+# read it, and the docs' conversions page renders it. Its structure, in the doc comment below
+# (the API reference shows it):
 
+#: How each framework stores the numbers of our ``W``, written down once: :func:`to_layout` and
+#: :func:`from_layout` only read it, and the conversions page renders it as a table.
+#:
+#: ``LAYOUTS[framework]``, for ``framework`` one of ``"pytorch"``, ``"keras"``, ``"onnx"``,
+#: ``"flax"`` and ``"tensorflow1"``, is a dict with two keys:
+#:
+#: - ``"state"``: the order of the state the framework takes, as text: ``"(h, c)"`` for PyTorch,
+#:   ``"(c, h)"`` for Flax (for the docs; nothing reads it).
+#: - ``"arrays"``: one tuple ``(name, holds, gates, transposed, shape)`` per stored array, in the
+#:   framework's order:
+#:
+#:   - ``name``: the framework's name for it (``"ii/kernel"`` is ``params["ii"]["kernel"]``);
+#:     PyTorch's names are those of layer 0, forward (``weight_ih_l1_reverse`` is layer 1,
+#:     backward);
+#:   - ``holds``: ``"W_x"`` (input weights), ``"W_h"`` (recurrent weights), ``"W_x; W_h"`` (the
+#:     two stacked, input rows first) or ``"b"`` (the bias); ``"b, b"`` is two biases side by
+#:     side in one array (ONNX's ``B``);
+#:   - ``gates``: the gate blocks it holds, in its order, in our letters (``"ifgo"`` for
+#:     PyTorch); ``g`` is the candidate, which Keras and ONNX call ``c`` and TensorFlow 1 ``j``;
+#:   - ``transposed``: ``True`` where the framework computes ``W @ x``, so that each gate unit
+#:     is a row;
+#:   - ``shape``: the array's shape as text, with ``I`` = input_size, ``d`` = hidden_size and
+#:     ``D`` = ONNX's num_directions (:func:`to_layout` writes 1, :func:`from_layout` reads 1 or
+#:     2), as in ``"(4d, I)"``.
+#:
+#: A bias stored twice (PyTorch, ONNX) is written whole into its first copy and as zeros into
+#: the second; reading sums the copies, as the framework does when it computes. TensorFlow 1
+#: adds ``forget_bias`` to f at run time, so the bias it stores is ours less ``forget_bias``
+#: on f.
 LAYOUTS = {
     "pytorch": {  # torch.nn.LSTM(I, d).state_dict(): layer 0, forward
         "state": "(h, c)",

@@ -1,4 +1,4 @@
-"""Time ``lstm_reference`` against the textbook LSTM, ``torch.nn.LSTM`` and its matrix products.
+"""Time ``lstm_reference`` against the textbook LSTM, ``torch.nn.LSTM`` and its products alone.
 
 Run from the repository root::
 
@@ -6,26 +6,36 @@ Run from the repository root::
     python benchmarks/bench.py --quick          # tiny and small, few repeats
     python benchmarks/bench.py --sizes medium 50x16x64x128 --dtypes float32 --threads 1
     python benchmarks/bench.py --module other/lstm_reference.py   # time another version
+    python benchmarks/bench.py --record benchmarks/record.json    # what tox -e bench does
 
 Contenders, forward then backward on the same problem:
 
 - ``ours``      ``lstm_reference.forward`` and ``backward`` (or those of ``--module``).
 - ``textbook``  the per-step fused ``[1, x_t, h_{t-1}] @ W`` of ``textbook.py``.
 - ``torch``     ``torch.nn.LSTM`` on the CPU with the same weights, if torch imports.
-- ``gemm``      the matrix products alone, only those ours needs (a floor, not a roofline).
+- ``gemm``      the matrix products ours needs, alone: nothing else.
 - ``lengths``   ours with ``lengths`` drawn from n/2..n, if its ``forward`` takes them.
 
 Before timing, each contender's outputs and gradients are compared with ours; the run stops
 with exit status 1 if they disagree. Then the contenders run round-robin, the first one rotating
 each repeat, so that the machine's drift hits them alike; medians are reported. BLAS fixes its
 thread count when NumPy is imported, so each thread count runs in a child process of its own.
+
+The roofline: each thread count also measures the machine's peak matrix-product rate (the best
+GFLOP/s of a large square product), and every contender's rate is its time over the same count
+of useful floating-point operations, those of the matrix products of an LSTM's forward and
+backward pass, ``24 n b d (I + d)``. ``--record FILE`` writes all of it, with the machine, the
+versions, the date and the command, as JSON: the docs' performance page and the README read
+their numbers and plots from that file (``benchmarks/record.json``, written by ``tox -e bench``).
 """
 
 import argparse
+import datetime
 import gc
 import json
 import math
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -37,6 +47,7 @@ sys.path.insert(0, HERE)  # the modules below sit beside this file
 import contenders as co  # noqa: E402
 import environment  # noqa: E402
 import memory  # noqa: E402
+import summary  # noqa: E402
 import threads  # noqa: E402
 from tables import heading, milliseconds, table  # noqa: E402
 from textbook import textbook_backward, textbook_forward  # noqa: E402
@@ -107,6 +118,29 @@ def bench_config(p, lr, torch, quick, seconds=None):
             "spread": max(spread([t[1] for t in s]) for s in samples.values())}
 
 
+def lstm_flops(shape):
+    """Floating-point operations of the matrix products of forward + backward, ``(n, b, I, d)``.
+
+    Forward: ``X W_x`` and ``h W_h``, 2 N I 4d + 2 N d 4d with N = n b rows; backward: ``dz W_h^T``,
+    ``dW_x``, ``dW_h`` and ``dX``, twice that: 24 N d (I + d) in all, for every contender alike.
+    """
+    n, b, I, d = shape
+    return 24 * n * b * d * (I + d)
+
+
+def peak_gflops(dtype, size=1024, repeats=5):
+    """The machine's matrix-product rate: the best GFLOP/s of a ``size`` square product."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
+    out = np.empty_like(a)
+    best = math.inf
+    for _ in range(repeats + 1):  # the first is a warm-up
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best / 1e9
+
+
 # --- The run: one child process per thread count ---------------------------------------------
 
 
@@ -115,12 +149,13 @@ def child(args):
     lr = co.import_module(args.module)
     torch = None if args.no_torch else co.import_torch()
     result = {"environment": environment.describe(lr, torch), "lengths": co.takes_lengths(lr),
-              "configs": [], "memory": []}
+              "threads": args.threads[0], "configs": [], "memory": [],
+              "peak_gflops": {dtype: peak_gflops(dtype) for dtype in args.dtypes}}
     for size in args.sizes:
         for dtype in args.dtypes:
             print(f"  {size} {dtype} {args.threads[0]} thread(s)...", file=sys.stderr, flush=True)
             config = {"size": size, "shape": size_shape(size), "dtype": dtype,
-                      "threads": args.threads[0]}
+                      "threads": args.threads[0], "flops": lstm_flops(size_shape(size))}
             p = co.make_problem(config["shape"], np.dtype(dtype), lr)
             try:
                 config.update(bench_config(p, lr, torch, args.quick, args.seconds))
@@ -150,7 +185,11 @@ def report(results, markdown):
              table(*timing_table(configs, names), markdown),
              heading("Ratios (below 1: the first is faster)", markdown),
              "efficiency: gemm / ours, the share of our time the matrix products alone take.\n",
-             table(*ratio_table(configs, names), markdown), agreement(configs)]
+             table(*ratio_table(configs, names), markdown), agreement(configs),
+             heading("Roofline: GFLOP/s of the matrix products' 24 n b d (I + d) operations",
+                     markdown),
+             "peak: the best rate of a 1024 x 1024 matrix product on this machine.\n",
+             table(*gflops_table(results, names), markdown)]
     if not results[0]["lengths"]:
         parts.append("lengths: row skipped, this module's forward takes no `lengths`.")
     if results[0]["memory"]:
@@ -183,6 +222,33 @@ def ratio_table(configs, names):
     rows = [[*row_key(c), *(f"{c['ms'][a][k] / c['ms'][b][k]:.2f}" + ("" if a == "gemm" else "x")
                             for a, b in ratios.values() for k in (0, 1))] for c in configs]
     return header, rows
+
+
+def gflops_table(results, names):
+    header = ["size", "n,b,I,d", "dtype", "thr", "peak", *names]
+    rows = [[*row_key(c), f"{r['peak_gflops'][c['dtype']]:.1f}",
+             *(f"{c['flops'] / c['ms'][n][1] / 1e6:.1f}" for n in names)]
+            for r in results for c in r["configs"]]
+    return header, rows
+
+
+def record(results, argv, path, note=None):
+    """Write the run to ``path`` as JSON: what the docs and the README read their numbers from."""
+    argv = list(argv)
+    if "--note" in argv:  # the note has a field of its own
+        del argv[argv.index("--note"):argv.index("--note") + 2]
+    command = "python benchmarks/bench.py " + shlex.join(argv)
+    data = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "command": command.strip(),
+            "how": "written by bench.py --record (tox -e bench): medians of interleaved repeats; "
+                   "peak_gflops is the best rate of a 1024 x 1024 matrix product; flops counts "
+                   "the matrix products of forward + backward, 24 n b d (I + d)",
+            "note": note, "runs": results}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    if os.path.abspath(path) == str(summary.RECORD) and any(r["threads"] == 1 for r in results):
+        summary.update_readme(summary.Run(data))  # the README quotes the record
 
 
 def agreement(configs):
@@ -220,6 +286,10 @@ def parse_args(argv):
     p.add_argument("--memory", action="store_true",
                    help="also measure the cache and peak memory of ours and textbook")
     p.add_argument("--module", help="time this lstm_reference.py instead of the repository's")
+    p.add_argument("--record", metavar="FILE", help="also write the run to FILE as JSON, with "
+                   "machine, versions and date (the docs read benchmarks/record.json)")
+    p.add_argument("--note", help="with --record: a note on how the run was made (a busy "
+                   "machine, a short run), shown with its numbers")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.sizes = args.sizes or (["tiny", "small"] if args.quick else list(SIZES))
@@ -237,8 +307,10 @@ def main(argv=None):
                  *(o for o in options if getattr(args, o[2:].replace("-", "_")))]
     arguments += ["--module", args.module] if args.module else []
     arguments += ["--seconds", str(args.seconds)] if args.seconds else []
-    print(report(threads.run_children(os.path.abspath(__file__), args.threads, arguments),
-                 args.markdown))
+    results = threads.run_children(os.path.abspath(__file__), args.threads, arguments)
+    print(report(results, args.markdown))
+    if args.record:
+        record(results, sys.argv[1:] if argv is None else argv, args.record, args.note)
     return 0
 
 

@@ -42,6 +42,13 @@ import _plots  # noqa: E402
 
 _plots.write_reber_table()
 
+# The performance page's tables and the numbers in its prose come from the recorded benchmark
+# run, benchmarks/record.json (re-made by `tox -e bench`), at every build; its plots too.
+import _performance  # noqa: E402
+
+_performance.write_tables(ROOT / "docs" / "_build" / "generated")
+_performance.forget_stale_plots(ROOT / "docs" / "_build")
+
 # -- Project ------------------------------------------------------------------------------------
 
 project = "lstm-reference"
@@ -61,6 +68,7 @@ extensions = [
     "sphinx-mathjax-offline",  # after sphinx.ext.mathjax: sets mathjax_path to its local copy
     "sphinx_copybutton",
     "matplotlib.sphinxext.plot_directive",
+    "_access",  # docs/_access.py: accessibility fixes that apply to every page
 ]
 
 source_suffix = {".md": "markdown"}
@@ -68,7 +76,8 @@ root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = []
 html_static_path = ["_static"]
-html_css_files = ["custom.css"]  # phone layout of the general index
+# custom.css: phone layout, equation numbers beside their formulas, the drawings' colours.
+html_css_files = ["custom.css"]
 
 # Every reference must resolve (also on Read the Docs, which passes -W but not -n).
 nitpicky = True
@@ -77,7 +86,9 @@ nitpicky = True
 
 # dollarmath: $...$ and $$...$$ (eq-label), referenced with {eq}`eq-label`;
 # amsmath: \begin{align} ... \end{align} and friends at the top level of a page.
-myst_enable_extensions = ["dollarmath", "amsmath"]
+# substitution: {{ name }} in the text, for the numbers of the recorded benchmark run.
+myst_enable_extensions = ["dollarmath", "amsmath", "substitution"]
+myst_substitutions = _performance.substitutions()
 myst_heading_anchors = 3  # [text](#some-heading) links to headings up to level 3
 
 # -- Math ---------------------------------------------------------------------------------------
@@ -89,6 +100,12 @@ numfig = True
 math_numfig = True
 numfig_secnum_depth = 1
 math_eqref_format = "({number})"
+
+# A formula is not a tab stop: with MathJax's default, every formula on the site was one (828 of
+# them), between a keyboard user and the links. Screen readers still read each formula from the
+# MathML MathJax puts beside it (assistiveMml, on by default). A display formula wider than the
+# screen, which scrolls, is made focusable by _static/scrolling.js (docs/_access.py).
+mathjax3_config = {"options": {"menuOptions": {"settings": {"inTabOrder": False}}}}
 
 # -- autodoc and napoleon -----------------------------------------------------------------------
 

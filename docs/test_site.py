@@ -15,7 +15,14 @@ opened from disk, as a reader who downloaded the site would, and must:
   file of the site and every ``#anchor`` to an element that exists;
 - at phone width (390 px) not run sideways: only code blocks, tables and display math may be
   wider than the screen, and they scroll inside their own box;
-- copy only the input lines of a ``>>>`` example, without prompts or output.
+- copy only the input lines of a ``>>>`` example, without prompts or output;
+- pass axe-core (WCAG 2.0/2.1 A and AA, and best practice) with no serious or critical
+  violation, in the light and the dark theme; have no formula in the tab order, but each with
+  its MathML for screen readers; draw the drawings' text at 4.5:1 against the background;
+- measured with bounding boxes: at 1280 px no equation number overlaps its formula and no table,
+  image or drawing is clipped or scrolls; at 390 px the drawings' text is 11 px or larger; a
+  formula, table or drawing that scrolls sideways is focusable and says that it scrolls; no line
+  of a drawing runs through one of its labels.
 
 The search page must find "forget gate". Screenshots of every page at 1280 and 390 px are left in
 ``docs/_build/screenshots/`` for a person to look at. The ``test_planted_*`` tests run each check on
@@ -36,7 +43,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 DOCS = Path(__file__).resolve().parent
-SITE = DOCS / "_build" / "html"
+# DOCS_SITE: test another build (an older one, to see a check fail on what it was made for).
+SITE = Path(os.environ.get("DOCS_SITE") or DOCS / "_build" / "html")
 SCREENSHOTS = DOCS / "_build" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -104,10 +112,13 @@ def browser():
 class Visit:
     """One page open in a fresh browser context, with what it asked for and what went wrong."""
 
-    def __init__(self, browser, path, viewport):
+    def __init__(self, browser, path, viewport, color_scheme="light"):
         self.path = Path(path)
+        # furo follows the system's colour scheme (its "auto" theme): "dark" shows its dark theme.
         self.context = browser.new_context(
-            viewport=viewport, permissions=["clipboard-read", "clipboard-write"]
+            viewport=viewport,
+            permissions=["clipboard-read", "clipboard-write"],
+            color_scheme=color_scheme,
         )
         self.page = self.context.new_page()
         self.requests, self.failed, self.errors = [], [], []
@@ -162,10 +173,27 @@ def phone(browser, page_name):
     visit.close()
 
 
-def _screenshot(visit, page_name, viewport):
+@pytest.fixture(scope="module")
+def dark(browser, page_name):
+    visit = Visit(browser, SITE / page_name, DESKTOP, color_scheme="dark").open()
+    _screenshot(visit, page_name, DESKTOP, "-dark")
+    yield visit
+    visit.close()
+
+
+@pytest.fixture(scope="module")
+def phone_dark(browser, page_name):
+    visit = Visit(browser, SITE / page_name, PHONE, color_scheme="dark").open()
+    _screenshot(visit, page_name, PHONE, "-dark")
+    yield visit
+    visit.close()
+
+
+def _screenshot(visit, page_name, viewport, suffix=""):
     name = page_name.replace("/", "_").removesuffix(".html")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    visit.page.screenshot(path=SCREENSHOTS / f"{name}-{viewport['width']}.png", full_page=True)
+    path = SCREENSHOTS / f"{name}-{viewport['width']}{suffix}.png"
+    visit.page.screenshot(path=path, full_page=True)
 
 
 # -- The checks: each returns a list of problems, empty when the page is right --------------------
@@ -287,6 +315,8 @@ OVERFLOW_JS = r"""(scrollers) => {
     if ((r.right <= 0 || r.left >= width) && el.closest('.sidebar-drawer, .toc-drawer')) continue;
     // MathJax's copy of a formula for screen readers is clipped to nothing on screen.
     if (el.closest('mjx-assistive-mml')) continue;
+    // The parts of a drawing go where the drawing goes: the <svg> itself is checked.
+    if (el.ownerSVGElement) continue;
     let box = el.parentElement;
     while (box && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
     if ([...reported].some(b => b.contains(el))) continue;  // its wide ancestor is reported
@@ -304,7 +334,8 @@ OVERFLOW_JS = r"""(scrollers) => {
 
 # What may be wider than a phone, scrolling in its own box: code, tables, display math.
 SCROLLERS = (
-    'pre, div.highlight, .table-wrapper, .math-wrapper, div.math, mjx-container[display="true"]'
+    'pre, div.highlight, .table-wrapper, .math-wrapper, div.math, mjx-container[display="true"],'
+    " div.diagram"
 )
 
 
@@ -352,6 +383,206 @@ def search_problems(browser, phrase, site=SITE):
         return problems
     finally:
         visit.close()
+
+
+# -- Accessibility ---------------------------------------------------------------------------------
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+AXE_FAILS = ("serious", "critical")  # moderate and minor ones are reported, not failed
+
+
+def axe_violations(visit):
+    """axe-core's violations on the page (axe-playwright-python's bundled copy: no network)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    # preload: axe would fetch each stylesheet again, which a page opened from file: cannot (a
+    # failed request); the one rule that reads them, css-orientation-lock, then says
+    # "incomplete", not "violation" (furo locks no orientation).
+    options = {
+        "runOnly": {"type": "tag", "values": AXE_TAGS},
+        "resultTypes": ["violations"],
+        "preload": False,
+    }
+    return Axe().run(visit.page, options=options).response["violations"]
+
+
+def accessibility_problems(visit):
+    """Serious and critical axe-core violations, each with the elements it was found on."""
+    return [
+        f"{v['impact']} {v['id']}: {v['help']}: "
+        + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+        + (f" and {len(v['nodes']) - 5} more" if len(v["nodes"]) > 5 else "")
+        for v in axe_violations(visit)
+        if v["impact"] in AXE_FAILS
+    ]
+
+
+FORMULA_JS = r"""() => {
+  const problems = [];
+  for (const c of document.querySelectorAll('mjx-container')) {
+    // scrolling.js makes a formula that scrolls focusable (data-scroll-focus): that one may be.
+    if (c.tabIndex >= 0 && !('scrollFocus' in c.dataset)) {
+      problems.push(`formula in the tab order: ${c.textContent.trim().slice(0, 40)}`);
+    }
+    if (!c.querySelector('mjx-assistive-mml math')) {
+      problems.push(`formula without MathML for screen readers: ${c.textContent.slice(0, 40)}`);
+    }
+  }
+  return problems;
+}"""
+
+
+def formula_access_problems(visit):
+    return visit.page.evaluate(FORMULA_JS)
+
+
+# WCAG's contrast ratio of two "rgb(r, g, b)" colours.
+CONTRAST_JS = r"""
+const luminance = rgb => {
+  const [r, g, b] = rgb.match(/[\d.]+/g).slice(0, 3).map(v => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const contrast = (a, b) => {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+};
+const background = el => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    if (c && !/^rgba\(.*, 0\)$/.test(c) && c !== 'transparent') return c;
+  }
+  return 'rgb(255, 255, 255)';
+};
+"""
+
+DRAWING_TEXT_JS = (
+    "(minimum) => {"
+    + CONTRAST_JS
+    + r"""
+  const problems = [];
+  for (const svg of document.querySelectorAll('article svg[role="img"]')) {
+    const title = svg.querySelector(':scope > title');
+    if (!title || title.textContent.trim().split(/\s+/).length < 8) {
+      problems.push('a drawing without a <title> that says what it shows');
+    }
+    for (const t of svg.querySelectorAll('text')) {
+      const ratio = contrast(getComputedStyle(t).fill, background(svg));
+      if (ratio < minimum) {
+        problems.push(`drawing text "${t.textContent}" at ${ratio.toFixed(2)}:1 on its background`);
+      }
+    }
+  }
+  return problems;
+}"""
+)
+
+
+def drawing_text_problems(visit, minimum=4.5):
+    """Each drawing has a title that says what it shows, and text at ``minimum``:1 or more."""
+    return visit.page.evaluate(DRAWING_TEXT_JS, minimum)
+
+
+# -- Measured with bounding boxes -----------------------------------------------------------------
+
+LAYOUT_JS = r"""(phone) => {
+  const problems = [];
+  const overlap = (a, b) =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+    Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+  const clip = (a, b) => ({left: Math.max(a.left, b.left), right: Math.min(a.right, b.right),
+                           top: Math.max(a.top, b.top), bottom: Math.min(a.bottom, b.bottom)});
+  const scrolls = el => el.scrollWidth > el.clientWidth + 1 &&
+    ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const describe = el => `<${el.tagName.toLowerCase()}> "${
+    (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 50)}"`;
+
+  // An equation number and the glyphs of its formula (as far as they are in view) never meet.
+  for (const eqno of document.querySelectorAll('div.math span.eqno')) {
+    const math = eqno.parentElement.querySelector('mjx-container');
+    const glyphs = math && math.querySelector('mjx-math');
+    if (!glyphs) continue;
+    const shown = clip(glyphs.getBoundingClientRect(), math.getBoundingClientRect());
+    if (overlap(eqno.getBoundingClientRect(), shown)) {
+      problems.push(`equation number ${eqno.textContent.trim()} is drawn over its formula`);
+    }
+  }
+
+  // What scrolls sideways is focusable and says so (scrolling.js); at 1280 px, nothing but
+  // code scrolls: no table, figure or drawing is wider than its column.
+  const boxes = 'div.math > mjx-container, .table-wrapper, div.diagram, figure, div.figure';
+  for (const box of document.querySelectorAll(`article ${boxes}`)) {
+    if (!scrolls(box) || !box.checkVisibility()) continue;  // in a closed <details>: not shown
+    if (!phone && !box.matches('div.math > mjx-container')) {
+      problems.push(`${describe(box)} is ${box.scrollWidth} px wide in a ${box.clientWidth} px` +
+                    ' column: cut off, or scrolls');
+      continue;
+    }
+    const cue = (box.closest('div.math') || box).nextElementSibling;
+    if (box.tabIndex < 0) problems.push(`${describe(box)} scrolls sideways but is not focusable`);
+    if (!cue || !cue.matches('.scroll-cue') || !cue.checkVisibility() ||
+        cue.getBoundingClientRect().right > document.documentElement.clientWidth) {
+      problems.push(`${describe(box)} scrolls sideways with no sign that it does`);
+    }
+  }
+  // Images, tables and drawings that are cut off by a box that does not scroll.
+  const figures = 'article img, article table, article svg[role="img"]';
+  for (const el of document.querySelectorAll(figures)) {
+    const r = el.getBoundingClientRect();
+    let box = el.parentElement;
+    while (box && box.tagName !== 'ARTICLE' && getComputedStyle(box).overflowX === 'visible') {
+      box = box.parentElement;
+    }
+    if (!box || scrolls(box)) continue;  // reported above when it matters
+    const b = box.getBoundingClientRect();
+    if (r.left < b.left - 1 || r.right > b.right + 1) {
+      problems.push(`${describe(el)} (${Math.round(r.left)}..${Math.round(r.right)} px) is cut ` +
+                    `off by its box (${Math.round(b.left)}..${Math.round(b.right)} px)`);
+    }
+  }
+
+  for (const svg of document.querySelectorAll('article svg[role="img"]')) {
+    const scale = svg.getScreenCTM().a;  // screen pixels per unit of the drawing
+    // Its text is readable: 11 px or more on screen.
+    for (const t of svg.querySelectorAll('text, tspan')) {
+      const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+      if (px < 11) {
+        problems.push(`drawing text "${t.textContent}" is ${px.toFixed(1)} px high`);
+      }
+    }
+    // No line of the drawing runs through one of its labels.
+    const labels = [...svg.querySelectorAll('text')].map(t => [t, t.getBBox()]);
+    for (const line of svg.querySelectorAll('polyline, line')) {
+      const pts = line.tagName === 'line'
+        ? [[line.x1.baseVal.value, line.y1.baseVal.value],
+           [line.x2.baseVal.value, line.y2.baseVal.value]]
+        : [...line.points].map(p => [p.x, p.y]);
+      for (const [t, b] of labels) {
+        for (let k = 1; k < pts.length; k++) {
+          // sample the segment: a label box is a few units across, the samples 1 unit apart
+          const [[x0, y0], [x1, y1]] = [pts[k - 1], pts[k]];
+          const steps = Math.ceil(Math.hypot(x1 - x0, y1 - y0));
+          for (let s = 0; s <= steps; s++) {
+            const x = x0 + (x1 - x0) * s / steps, y = y0 + (y1 - y0) * s / steps;
+            if (x > b.x && x < b.x + b.width && y > b.y + 2 && y < b.y + b.height - 2) {
+              problems.push(`a line of the drawing runs through its label "${t.textContent}"`);
+              s = steps; k = pts.length;
+            }
+          }
+        }
+      }
+    }
+  }
+  return [...new Set(problems)];
+}"""
+
+
+def layout_problems(visit):
+    """The bounding-box checks: overlaps, clipping, readable drawings, visible scrolling."""
+    phone = visit.page.viewport_size["width"] < 600
+    return visit.page.evaluate(LAYOUT_JS, phone)
 
 
 # -- The site ------------------------------------------------------------------------------------
@@ -413,6 +644,30 @@ def test_links(desktop):
 
 def test_phone_width(phone):
     assert overflow_problems(phone) == []
+
+
+def test_accessibility(desktop):
+    assert accessibility_problems(desktop) == []
+
+
+def test_accessibility_dark(dark):
+    assert accessibility_problems(dark) == []
+
+
+def test_formulas_not_tab_stops(desktop):
+    assert formula_access_problems(desktop) == []
+
+
+def test_drawing_text(desktop, dark):
+    assert drawing_text_problems(desktop) + drawing_text_problems(dark) == []
+
+
+def test_layout_desktop(desktop):
+    assert layout_problems(desktop) == []
+
+
+def test_layout_phone(phone, phone_dark):
+    assert layout_problems(phone) + layout_problems(phone_dark) == []
 
 
 @pytest.mark.parametrize("name", PROMPT_PAGES)
@@ -573,3 +828,117 @@ def test_planted_copy_with_output(browser, planted_site):
 def test_planted_search_miss(browser):
     problems = search_problems(browser, "zebra quagga")
     assert problems == ['searching for "zebra quagga" finds nothing']
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<img src="_static/file.png">', "critical image-alt"),
+        ('<p style="color: #bbb; background: #fff">pale text</p>', "serious color-contrast"),
+    ],
+)
+def test_planted_accessibility_defect(browser, planted_site, html, expected):
+    """An image without alt text, text at 1.9:1: axe-core reports each, as serious or worse."""
+    page = _plant(planted_site, "axe.html", "<h1>", f"{html}<h1>")
+    problems = _check_planted(browser, page, accessibility_problems)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_planted_formula_tab_stops(browser, planted_site):
+    """MathJax's default, every formula a tab stop, is reported."""
+    page = _plant(planted_site, "tabs.html", '"inTabOrder": false', '"inTabOrder": true')
+    problems = _check_planted(browser, page, formula_access_problems)
+    assert any(p.startswith("formula in the tab order") for p in problems), problems
+
+
+PLANTED_DRAWING = (
+    '<div class="diagram"><svg viewBox="0 0 1000 100" role="img" style="width: 100%">'
+    "<title>{title}</title>"
+    '<text x="10" y="60" font-size="{size}" fill="{color}">label</text>'
+    '<polyline points="0,{y} 300,{y}" stroke="currentColor"/></svg></div>'
+)
+
+
+@pytest.mark.parametrize(
+    ("drawing", "check", "viewport", "expected"),
+    [
+        (
+            {"title": "a drawing", "size": 40, "color": "currentColor", "y": 90},
+            drawing_text_problems,
+            DESKTOP,
+            "a drawing without a <title> that says what it shows",
+        ),
+        (
+            {"title": "a pale label beside a line that ends nowhere", "size": 40,
+             "color": "#bbb", "y": 90},
+            drawing_text_problems,
+            DESKTOP,
+            'drawing text "label" at 1.92:1',
+        ),
+        (
+            {"title": "x", "size": 20, "color": "currentColor", "y": 90},
+            layout_problems,
+            PHONE,
+            'drawing text "label" is ',  # 20 units of 1000, on a phone: about 7 px high
+        ),
+        (
+            {"title": "x", "size": 40, "color": "currentColor", "y": 50},
+            layout_problems,
+            DESKTOP,
+            'a line of the drawing runs through its label "label"',
+        ),
+    ],
+)
+def test_planted_bad_drawing(browser, planted_site, drawing, check, viewport, expected):
+    page = _plant(planted_site, "drawing.html", "<h1>", PLANTED_DRAWING.format(**drawing) + "<h1>")
+    problems = _check_planted(browser, page, check, viewport)
+    assert any(expected in p for p in problems), problems
+
+
+SCROLLING_JS = '<script defer="defer" src="_static/scrolling.js'
+WIDE_FORMULA = '<div class="math notranslate nohighlight">\\[' + " + ".join(
+    f"a_{{{k}}} b_{{{k}}}" for k in range(40)
+) + "\\]</div>"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "viewport", "expected"),
+    [
+        # furo's own rule: the number placed over the formula
+        (
+            "</head>",
+            "<style>div.math span.eqno { position: absolute !important;"
+            " left: 50% !important; }</style></head>",
+            DESKTOP,
+            "is drawn over its formula",
+        ),
+        (
+            "<h1>",
+            '<div class="table-wrapper container"><table class="docutils"><tr>'
+            '<td style="min-width: 1200px">wide</td></tr></table></div><h1>',
+            DESKTOP,
+            "px column: cut off, or scrolls",
+        ),
+        (
+            "<h1>",
+            '<div style="overflow: hidden; width: 200px"><table><tr>'
+            '<td style="min-width: 400px">clipped</td></tr></table></div><h1>',
+            DESKTOP,
+            "is cut off by its box",
+        ),
+        # without scrolling.js, a wide formula on a phone is neither focusable nor cued
+        (SCROLLING_JS, "<script defer", PHONE, "not focusable"),
+        (SCROLLING_JS, "<script defer", PHONE, "no sign"),
+    ],
+)
+def test_planted_layout_defect(browser, planted_site, old, new, viewport, expected):
+    page = _plant(planted_site, "layout.html", "<h1>", WIDE_FORMULA + "<h1>")
+    page = _plant(planted_site, "layout.html", old, new, page="layout.html")
+    problems = _check_planted(browser, page, layout_problems, viewport)
+    assert any(expected in p for p in problems), problems
+
+
+def test_planted_wide_formula_is_cued(browser, planted_site):
+    """The same wide formula, with scrolling.js: focusable, cued, no problem."""
+    page = _plant(planted_site, "cued.html", "<h1>", WIDE_FORMULA + "<h1>")
+    assert _check_planted(browser, page, layout_problems, PHONE) == []

@@ -43,3 +43,60 @@ def backward(dH, cache, dc=None, dh=None):
     assert result.returncode != 0
     assert "textbook differs from ours" in result.stderr and "'dW'" in result.stderr
     assert "Median time" not in result.stdout  # no timings reported
+
+
+def _summary():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import summary
+    finally:
+        sys.path.pop(0)
+    return summary
+
+
+def test_the_record_says_how_and_where_it_was_made():
+    """benchmarks/record.json, which the docs and the README quote, names its machine,
+    versions, date and command, and holds a one-thread run with the peak and every contender."""
+    summary = _summary()
+    record = summary.load()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", record["date"])
+    assert record["command"].startswith("python benchmarks/bench.py")
+    run = summary.Run(record)
+    for key in ("date", "machine", "python", "torch", "module"):
+        assert run.environment(key)
+    assert {"ours", "textbook", "gemm"} <= set(run.names)
+    for dtype in run.dtypes:
+        assert run.peak(dtype) > 0
+        for size in run.sizes:
+            config = run.configs[size, dtype]
+            n, b, i, d = config["shape"]
+            assert config["flops"] == 24 * n * b * d * (i + d)
+
+
+def test_the_readme_quotes_the_record():
+    """The README's benchmark paragraph is what summary.readme_paragraph makes of the record
+    (bench.py --record rewrites it): its numbers cannot drift from the docs' page."""
+    summary = _summary()
+    run = summary.Run(summary.load())
+    assert summary.readme_paragraph(run) in summary.README.read_text(encoding="utf-8")
+
+
+def test_record_writes_the_file_and_the_readme(tmp_path):
+    """--record writes the run as JSON; its numbers make the README's paragraph."""
+    path = tmp_path / "record.json"
+    result = run_bench("--dtypes", "float64", "--record", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = _summary()
+    run = summary.Run(summary.load(path))
+    assert run.sizes == ["tiny"] and run.dtypes == ["float64"]
+    assert "textbook" in run.names and run.ms("tiny", "float64", "ours") > 0
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{summary.README_START}\nold\n{summary.README_END}\nafter\n")
+    # the paragraph quotes the medium size: give the tiny run's numbers that name
+    run.configs["medium", "float64"] = run.configs["tiny", "float64"]
+    run.configs["medium", "float32"] = run.configs["tiny", "float64"]
+    run.run["peak_gflops"]["float32"] = run.peak("float64")
+    assert summary.update_readme(run, readme)
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert f"{summary.ms_text(run.ms('tiny', 'float64', 'ours'))} ms in float64" in text

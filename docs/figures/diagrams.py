@@ -5,28 +5,37 @@ edges), and the variants ``cifg.svg``, ``peephole.svg`` and ``gru.svg``.
 Run ``python docs/figures/diagrams.py`` after editing; ``pytest docs`` checks that the files in
 the repository are what this script writes. The SVGs are inlined into the page (not loaded as
 images), so ``currentColor`` is the page's text colour: black on furo's light theme, light grey
-on its dark one. The accent colours are mid-tones, readable on both backgrounds. The ``viewBox``
-and ``width: 100%`` let a phone scale the drawing down, to a little over half its size at 390 px:
-the labels are drawn large (16 to 19 units) so that they stay readable there. Equations are named
-in words ("cell update"), not by their numbers on the pages, which move when a page is added.
-Each SVG's ``<title>`` is its alt text: it says what the drawing shows. The highlighted drawings
-fade what they are not about with ``FADE``, an opacity, so the palette above stays the only one.
+on its dark one. The accent colours are CSS custom properties that ``docs/_static/custom.css``
+sets for each theme, each at least 4.5:1 against its background; the value after the comma is
+the light theme's, for the file opened on its own. Equations are named in words ("cell
+update"), not by their numbers on the pages, which move when a page is added.
+
+Size: the ``viewBox`` and ``width: 100%`` let a narrow column scale a drawing down, but never
+below the ``min-width`` at which its smallest text is 11 px; on a phone the drawing keeps that
+width and scrolls sideways in its box (the docs extension ``docs/_access.py`` wraps it, and
+marks a box that scrolls with a visible cue). The ``<title>`` is the drawing's text
+alternative: it says what the drawing shows, for a reader who cannot see it. The highlighted
+drawings fade what they are not about with ``FADE``, an opacity, so the palette stays the only
+one.
 """
 
+import math
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FONT = 'font-family="sans-serif"'
-C_COLOR = "#d97706"  # the cell state, the carousel: amber
-H_COLOR = "#2f7fd6"  # the hidden state: blue
-GATE_COLOR = "#15a05a"  # the gates: green
-GRAD_COLOR = "#d6336c"  # gradients in the unrolled graph: pink
+C_COLOR = "var(--lstm-cell, #b45309)"  # the cell state, the carousel: amber
+H_COLOR = "var(--lstm-hidden, #1c6fc4)"  # the hidden state: blue
+GATE_COLOR = "var(--lstm-gate, #15803d)"  # the gates: green
+GRAD_COLOR = "var(--lstm-grad, #c2185b)"  # gradients in the unrolled graph: pink
+MIN_TEXT_PX = 11  # the smallest text, in screen pixels, at the drawing's narrowest
 
 
 def label(x, y, text, sub="", size=19, anchor="middle", color="currentColor", italic=True):
     """A text label ``text`` with an optional subscript ``sub``, centred at ``(x, y)``."""
     style = ' font-style="italic"' if italic else ""
-    subscript = f'<tspan dy="4" font-size="{size * 0.7:.0f}">{sub}</tspan>' if sub else ""
+    subscript = f'<tspan dy="4" font-size="{size * 0.75:.0f}">{sub}</tspan>' if sub else ""
     return (f'<text x="{x}" y="{y}" {FONT} font-size="{size}" text-anchor="{anchor}" '
             f'fill="{color}"{style}>{text}{subscript}</text>')
 
@@ -38,7 +47,7 @@ def rich(x, y, parts, size=16, anchor="middle", color="currentColor"):
         spans.append(f'<tspan dy="{-shift}">{text}</tspan>' if shift else f"<tspan>{text}</tspan>")
         shift = 0
         if sub:
-            spans.append(f'<tspan dy="4" font-size="{size * 0.7:.0f}">{sub}</tspan>')
+            spans.append(f'<tspan dy="4" font-size="{size * 0.75:.0f}">{sub}</tspan>')
             shift = 4
     return (f'<text x="{x}" y="{y}" {FONT} font-size="{size}" text-anchor="{anchor}" '
             f'fill="{color}" font-style="italic">{"".join(spans)}</text>')
@@ -47,7 +56,7 @@ def rich(x, y, parts, size=16, anchor="middle", color="currentColor"):
 def line(points, color="currentColor", width=1.6, arrow=True, dash=False):
     """A polyline through ``points``, with an arrow head at the end."""
     path = " ".join(f"{x},{y}" for x, y in points)
-    head = ' marker-end="url(#{})"'.format("arrow-" + color.lstrip("#")) if arrow else ""
+    head = f' marker-end="url(#{marker_id(color)})"' if arrow else ""
     dashes = ' stroke-dasharray="5 4"' if dash else ""
     return (f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="{width}"'
             f'{dashes}{head}/>')
@@ -66,13 +75,23 @@ def operator(x, y, symbol, color="currentColor"):
             + label(x, y + 6, symbol, size=18, color=color, italic=False))
 
 
+def marker_id(color):
+    """The id of the arrow head in ``color``: ``arrow-lstm-cell`` for ``var(--lstm-cell, ...)``."""
+    name = re.sub(r"[^a-z0-9]+", "-", color.split(",")[0].lower()).strip("-")
+    return "arrow-" + name.removeprefix("var-")
+
+
 def svg(width, height, title, body, colors):
+    """The drawing, scaled to its column but never so far that its smallest text is unreadable."""
+    smallest = min(float(size) for size in re.findall(r'font-size="([0-9.]+)"', "".join(body)))
+    min_width = math.ceil(width * MIN_TEXT_PX / smallest)
     markers = "".join(
-        f'<marker id="arrow-{c.lstrip("#")}" viewBox="0 0 10 10" refX="9" refY="5" '
+        f'<marker id="{marker_id(c)}" viewBox="0 0 10 10" refX="9" refY="5" '
         f'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto">'
         f'<path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>' for c in colors)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'role="img" style="width: 100%; max-width: {width}px; height: auto">\n'
+            f'role="img" style="width: 100%; min-width: {min(min_width, width)}px; '
+            f'max-width: {width}px; height: auto">\n'
             f"<title>{title}</title>\n<defs>{markers}</defs>\n" + "\n".join(body) + "\n</svg>\n")
 
 
@@ -183,10 +202,13 @@ def cell(highlight=None, variant=""):
 
 
 TITLES = {
-    None: "One LSTM step: the cell state c runs along the top, multiplied by the forget gate and "
-          "added to the input gate times the candidate; the hidden state h is the output gate "
-          "times tanh of c. The four gates read the blocks of one product z = [1, x, h] W, "
-          "whose blocks run i, f, o, g, the order of W's columns.",
+    None: "One LSTM step. At the bottom, the previous hidden state h_t-1 and the input x_t enter "
+          "one matrix product, z = [1, x, h] W, whose four blocks, in the order of W's columns "
+          "i, f, o, g, go through three sigmoids and a tanh: the forget gate f_t, the input gate "
+          "i_t, the candidate g_t and the output gate o_t. Along the top runs the cell state, "
+          "from c_t-1 to c_t: it is multiplied by f_t, and i_t times g_t is added to it. On the "
+          "right, tanh of c_t times o_t is the new hidden state h_t, which is the step's output "
+          "and goes on to the next step.",
     "forget": "The forget gate highlighted: f_t, a sigmoid of the f block of z, multiplies the "
               "previous cell state c_t-1 at the left of the top line; the rest of the cell is "
               "faded.",
@@ -301,7 +323,7 @@ def unrolled():
         state(320, 70, "c", "t", C_COLOR),
         state(320, 190, "h", "t", H_COLOR),
         line([(320, 87), (320, 171)], "currentColor"),
-        label(327, 108, "o ⊙ tanh", size=14, anchor="start", italic=False),
+        label(332, 108, "o ⊙ tanh", size=15, anchor="start", italic=False),
         line([(254, 150), (302, 184)], GATE_COLOR),
         # out of c_t: into c_{t+1}
         line([(337, 70), (621, 70)], C_COLOR, 2.4),
@@ -317,18 +339,21 @@ def unrolled():
         line([(468, 140), (450, 140), (450, 200), (345, 200)], GRAD_COLOR, dash=True),
         rich(393, 222, [("δz", "t+1"), (" W", "h"), ("ᵀ", "")], color=GRAD_COLOR),
         line([(312, 168), (312, 92)], GRAD_COLOR, dash=True),
-        rich(327, 136, [("δh", "t"), (" ⊙ o", "t")], size=14, anchor="start", color=GRAD_COLOR),
-        rich(327, 156, [("(1 − tanh² c", "t"), (")", "")], size=14, anchor="start",
+        rich(332, 136, [("δh", "t"), (" ⊙ o", "t")], size=15, anchor="start", color=GRAD_COLOR),
+        rich(332, 157, [("(1 − tanh² c", "t"), (")", "")], size=15, anchor="start",
              color=GRAD_COLOR),
         line([(330, 262), (330, 212)], GRAD_COLOR, dash=True),
         label(338, 254, "dH[t−1]", size=16, anchor="start", color=GRAD_COLOR, italic=False),
     ]
     return svg(680, 310, "Steps t and t+1 unrolled, both computed with the same weights W from "
-               "their inputs x_t and x_t+1. c_t leaves step t twice, into h_t and into c_t+1; "
-               "h_t leaves twice, to the output and into the gates of step t+1. Dashed arrows "
-               "point backward along each edge, each with the part of the gradient it carries: "
-               "dH[t-1], the gradient of the output h_t, is the array's row t-1, since arrays "
-               "count from 0.", body, [C_COLOR, H_COLOR, GATE_COLOR, GRAD_COLOR, "currentColor"])
+               "their inputs x_t and x_t+1. The cell state c_t leaves step t twice: down into "
+               "h_t (through o times tanh) and right into c_t+1. The hidden state h_t leaves "
+               "twice: down to the output and right into the gates of step t+1. Dashed pink "
+               "arrows point backward along each edge, each with the part of the gradient it "
+               "carries: delta c_t+1 times f_t+1 into c_t; delta h_t times o_t times (1 minus "
+               "tanh squared of c_t) from h_t into c_t; delta z_t+1 times W_h transposed into "
+               "h_t; and dH[t-1] from the output, row t-1 of the array since arrays count from "
+               "0.", body, [C_COLOR, H_COLOR, GATE_COLOR, GRAD_COLOR, "currentColor"])
 
 
 FIGURES = {"cell.svg": cell_figure(), "unrolled.svg": unrolled,
