@@ -100,3 +100,14 @@ def test_record_writes_the_file_and_the_readme(tmp_path):
     text = readme.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
     assert f"{summary.ms_text(run.ms('tiny', 'float64', 'ours'))} ms in float64" in text
+
+
+def test_the_departures_benchmark_runs_and_prints_every_departure():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.departures", "--repeats", "1",
+                             "--dtypes", "float64"], capture_output=True, text=True, timeout=600,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for row in ("1. input projection hoisted", "2. sigmoid columns negated",
+                "3. buffers written in place", "4. local derivatives hoisted",
+                "5. dW and dX hoisted", "module / control"):
+        assert row in result.stdout
