@@ -124,8 +124,8 @@ def lstm_flops(shape):
     Forward: ``X W_x`` and ``h W_h``, 2 N I 4d + 2 N d 4d with N = n b rows; backward: ``dz W_h^T``,
     ``dW_x``, ``dW_h`` and ``dX``, twice that: 24 N d (I + d) in all, for every contender alike.
     """
-    n, b, I, d = shape
-    return 24 * n * b * d * (I + d)
+    n, b, input_size, d = shape
+    return 24 * n * b * d * (input_size + d)
 
 
 def peak_gflops(dtype, size=1024, repeats=5):
