@@ -40,17 +40,16 @@ import statistics
 import sys
 import time
 
+# Run as a script, this folder is sys.path[0]: contenders, environment, memory, summary,
+# threads, tables and textbook, the modules beside this file, import by name.
+import contenders as co
+import environment
+import memory
 import numpy as np
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # the modules below sit beside this file
-import contenders as co  # noqa: E402
-import environment  # noqa: E402
-import memory  # noqa: E402
-import summary  # noqa: E402
-import threads  # noqa: E402
-from tables import heading, milliseconds, table  # noqa: E402
-from textbook import textbook_backward, textbook_forward  # noqa: E402
+import summary
+import threads
+from tables import heading, milliseconds, table
+from textbook import textbook_backward, textbook_forward
 
 SIZES = {  # (n steps, b batch, I input, d hidden)
     "tiny": (5, 3, 10, 4),

@@ -46,11 +46,8 @@ def backward(dH, cache, dc=None, dh=None):
 
 
 def _summary():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import summary
-    finally:
-        sys.path.pop(0)
+    from benchmarks import summary  # the repository root is on sys.path (conftest.py)
+
     return summary
 
 
