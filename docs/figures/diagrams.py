@@ -167,7 +167,7 @@ def cell(highlight=None, variant=""):
         part("f", highlight, label(164, 206, "f", "t", anchor="end")),
         part("i", highlight, label(298, 228, "i", "t", anchor="start")),
         part("g", highlight, label(390, 206, "g", "t", anchor="start")),
-        part("o", highlight, label(468, 190, "o", "t", anchor="start")),
+        part("o", highlight, label(468, 183, "o", "t", anchor="start")),
         # forget: f * c_{t-1}
         part("f_wire", highlight, line([(190, 185), (190, 74)], GATE_COLOR)),
         # input: i * g, added to the cell
