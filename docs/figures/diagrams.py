@@ -195,7 +195,7 @@ def cell(highlight=None, variant=""):
         body.append(part("peepholes", highlight,
                          line([(120, 60), (120, 150), (228, 150), (250, 186)], C_COLOR, dash=True),
                          line([(120, 150), (172, 186)], C_COLOR, dash=True),
-                         line([(500, 60), (500, 160), (452, 186)], C_COLOR, dash=True),
+                         line([(500, 60), (500, 210), (466, 210)], C_COLOR, dash=True),
                          label(112, 112, "c", "t−1", size=16, anchor="end", color=C_COLOR),
                          label(492, 112, "c", "t", size=16, anchor="end", color=C_COLOR)))
     return body
